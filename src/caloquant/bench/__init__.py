@@ -1,0 +1,1 @@
+"""Benchmarks (`caloquant bench ...`): warm-up, repeated runs, medians, JSON results."""

@@ -1,0 +1,1 @@
+"""The `caloquant` command line (typer + rich)."""

@@ -1,0 +1,55 @@
+"""`caloquant bench ...`: every benchmark behind one sub-command group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from caloquant.cli.common import console, handle_errors, parse_energy_range, progress_bar, require_positive
+
+__all__ = ["register"]
+
+bench_app = typer.Typer(help="Benchmarks: warm-up, repeated runs, medians; results as JSON.", no_args_is_help=True)
+
+
+@bench_app.command("simulate")
+@handle_errors
+def bench_simulate_cmd(
+    count: Annotated[int, typer.Option("-n", "--count", help="Showers per timed run.")] = 4096,
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+    repeats: Annotated[int, typer.Option(help="Timed runs (median reported).")] = 5,
+    energy: Annotated[str, typer.Option(help="LO:HI GeV.")] = "100:500",
+    seed: Annotated[int, typer.Option()] = 1,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file.")] = None,
+    check: Annotated[bool, typer.Option(help="Exit 1 below the 2000 showers/s target.")] = False,
+) -> None:
+    """Simulator throughput in memory (file writing reported separately), against Geant4."""
+    from caloquant.bench.simulate import bench_simulate
+
+    require_positive(count, "--count")
+    require_positive(threads, "--threads")
+    require_positive(repeats, "--repeats")
+    lo, hi = parse_energy_range(energy)
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("bench simulate", total=1 + repeats + max(1, repeats // 2), rate="")
+        result = bench_simulate(count=count, threads=threads, repeats=repeats, seed=seed, energy=(lo, hi),
+                                on_step=lambda: bar.advance(task))
+    mem, io = result["in_memory"], result["file_writing"]
+    console.print(f"simulator, {threads} threads: [bold]{mem['throughput_per_s']:.0f} showers/s[/] in memory "
+                  f"(median of {repeats}, spread {mem['spread']:.1%}); writing 3DGAN HDF5: "
+                  f"{io['throughput_per_s']:.0f} showers/s")
+    console.print(f"Geant4 on the same {threads} cores: {result['geant4_showers_per_s_same_cores']:.2f} showers/s "
+                  f"-> speed-up {result['speedup_over_geant4']:.0f}x; target {result['target_showers_per_s']:.0f} "
+                  f"showers/s {'met' if result['meets_target'] else 'NOT met'}")
+    if out is not None:
+        from caloquant._atomic import write_json_atomic
+
+        write_json_atomic(out, result)
+    if check and not result["meets_target"]:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")

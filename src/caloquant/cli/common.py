@@ -1,0 +1,67 @@
+"""Option parsing, error handling and progress bars shared by all subcommands."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from caloquant.errors import CaloquantError, InputValueError
+
+__all__ = ["console", "err_console", "handle_errors", "parse_energy_range", "progress_bar", "require_positive"]
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn caloquant errors into one line on stderr and the CONVENTIONS exit code; Ctrl-C exits 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CaloquantError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err_console.print("interrupted: no partial output was left behind")
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_energy_range(text: str, option: str = "--energy") -> tuple[float, float]:
+    """'LO:HI' in GeV -> (lo, hi), with lo < hi and both positive."""
+    try:
+        lo_s, hi_s = text.split(":")
+        lo, hi = float(lo_s), float(hi_s)
+    except ValueError:
+        raise InputValueError(f"{option} {text!r}: expected LO:HI in GeV, e.g. 100:500") from None
+    if not (0 < lo < hi) or hi != hi:
+        raise InputValueError(f"{option} {text!r}: need 0 < LO < HI")
+    return lo, hi
+
+
+def require_positive(value: int, option: str) -> int:
+    if value <= 0:
+        raise InputValueError(f"{option} {value}: must be a positive integer")
+    return value
+
+
+def progress_bar(transient: bool = False) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=transient,
+    )

@@ -1,0 +1,121 @@
+"""`simulate`, `fit-sim` and `compare-sim`: the reference simulator from the command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from caloquant.cli.common import console, handle_errors, parse_energy_range, progress_bar, require_positive
+from caloquant.errors import InputValueError
+
+__all__ = ["register"]
+
+
+@handle_errors
+def simulate(
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output HDF5 file.")],
+    count: Annotated[int, typer.Option("-n", "--count", help="Number of showers.")] = 10000,
+    energy: Annotated[str, typer.Option(help="Primary energy range LO:HI in GeV (uniform).")] = "100:500",
+    seed: Annotated[int, typer.Option(help="Random seed (energies follow the generator contract).")] = 1,
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+    fmt: Annotated[str, typer.Option("--format", help="3dgan or calochallenge.")] = "3dgan",
+    params_file: Annotated[Path | None, typer.Option("--params", help="Fitted parameter JSON.")] = None,
+) -> None:
+    """Simulate electron showers with the Geant4-calibrated parametric simulator."""
+    from caloquant.data import ShowerWriter, write_calochallenge
+    from caloquant.simulator import ShowerSimulator, check_energy_range, draw_energies, load_params
+
+    require_positive(count, "--count")
+    require_positive(threads, "--threads")
+    lo, hi = parse_energy_range(energy)
+    if fmt not in ("3dgan", "calochallenge"):
+        raise InputValueError(f"--format {fmt!r}: expected 3dgan or calochallenge")
+    params = load_params(params_file)
+    check_energy_range(lo, hi, params)
+    sim = ShowerSimulator(params)
+    ep = draw_energies(seed, count, lo, hi)
+    attrs = {"generator": "caloquant parametric simulator", "seed": seed, "energy_range_gev": [lo, hi],
+             "particle": "e-"}
+    t0 = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("simulating", total=count, rate="")
+
+        def chunks():  # noqa: ANN202
+            done = 0
+            for ecal, e in sim.iter_showers(ep, seed, threads=threads):
+                done += len(ecal)
+                bar.update(task, advance=len(ecal), rate=f"{done / (time.perf_counter() - t0):.0f} showers/s")
+                yield ecal, e
+
+        if fmt == "3dgan":
+            with ShowerWriter(out, attrs=attrs) as writer:
+                for ecal, e in chunks():
+                    writer.append(ecal, e)
+        else:
+            write_calochallenge(out, chunks(), attrs=attrs)
+    console.print(f"wrote {count} showers to {out} in {time.perf_counter() - t0:.1f} s")
+
+
+@handle_errors
+def fit_sim(
+    geant4: Annotated[Path, typer.Argument(help="Geant4 showers to fit on (3DGAN HDF5).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the fitted parameter JSON.")],
+    seed: Annotated[int, typer.Option(help="Seed of the common random numbers.")] = 12345,
+) -> None:
+    """Fit the simulator's parameters to Geant4 showers (the shipped ones come from this command)."""
+    from caloquant.simulator.fit import fit_simulator, load_targets
+
+    t0 = time.perf_counter()
+    with console.status("reading Geant4 showers"):
+        targets = load_targets(geant4)
+    params = fit_simulator(
+        targets, seed=seed, progress=lambda msg: console.print(f"[{time.perf_counter() - t0:6.1f} s] fitting {msg}")
+    )
+    params.save(out)
+    console.print(f"wrote {out} ({len(targets.features)} showers, {time.perf_counter() - t0:.0f} s)")
+
+
+@handle_errors
+def compare_sim(
+    reference: Annotated[
+        list[Path] | None, typer.Option("--reference", "-r", help="Geant4 file(s); default: the shipped sample.")
+    ] = None,
+    oversample: Annotated[int, typer.Option(help="Simulated showers per reference shower.")] = 4,
+    seed: Annotated[int, typer.Option()] = 1,
+    k: Annotated[float, typer.Option(help="Compatibility: |diff| <= max(tol, k sigma).")] = 4.0,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write all comparisons as JSON.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write the summary table as Markdown.")] = None,
+    check: Annotated[bool, typer.Option(help="Exit 1 if any quantity is incompatible.")] = False,
+    params_file: Annotated[Path | None, typer.Option("--params", help="Fitted parameter JSON.")] = None,
+) -> None:
+    """Simulator against Geant4, per 100 GeV bin, by the CONVENTIONS compatibility rule."""
+    from caloquant.physics.simcheck import check_simulator, render_markdown, render_table
+    from caloquant.resources import geant4_check_sample
+
+    require_positive(oversample, "--oversample")
+    refs = list(reference) if reference else [geant4_check_sample()]
+    result = check_simulator(refs, oversample=oversample, seed=seed, k=k, params_file=params_file)
+    for table in render_table(result):
+        console.print(table)
+    if out is not None:
+        from caloquant._atomic import write_json_atomic
+
+        write_json_atomic(out, result)
+    if markdown is not None:
+        from caloquant._atomic import write_text_atomic
+
+        write_text_atomic(markdown, render_markdown(result))
+    verdict = all(r["compatible"] for r in result["references"])
+    console.print(f"overall: [bold]{'compatible' if verdict else 'INCOMPATIBLE'}[/]")
+    if check and not verdict:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)
+    app.command("fit-sim")(fit_sim)
+    app.command("compare-sim")(compare_sim)
+

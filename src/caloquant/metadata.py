@@ -1,0 +1,74 @@
+"""The metadata block every JSON output carries (CONVENTIONS: schema version, versions, seed, command)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import shlex
+import sys
+from typing import Any
+
+__all__ = ["SCHEMA_VERSION", "machine_info", "metadata", "package_versions"]
+
+SCHEMA_VERSION = 1
+_TRACKED = ("caloquant", "numpy", "h5py", "torch", "openvino", "nncf", "onnxruntime", "onnx")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages whose behaviour changes our numbers (None if absent)."""
+    out: dict[str, str | None] = {}
+    for name in _TRACKED:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    """What a reader needs to interpret absolute times."""
+    import os
+
+    cpu = platform.processor() or platform.machine()
+    flags: list[str] = []
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name") and cpu in ("", platform.machine()):
+                    cpu = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    flags = sorted(f for f in have if f.startswith(("avx512", "amx", "avx2", "fma")))
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "isa_flags": flags,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def metadata(*, seed: int | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Header for a JSON result: schema version, versions, seed and the command line."""
+    block: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "caloquant_version": package_versions()["caloquant"],
+        "versions": package_versions(),
+        "seed": seed,
+        "command": _command_line(),
+    }
+    if extra:
+        block.update(extra)
+    return block
+
+
+def _command_line() -> str:
+    """The invoking command, with the program name shortened to its basename."""
+    if not sys.argv:
+        return ""
+    import os
+
+    return shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]])
