@@ -40,6 +40,6 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     write_text_atomic(out / "compare-sim.md", render_markdown(result))
     for table in render_table(result):
         log(table)
-    log(f"[2/2] simulator vs shipped Geant4 sample: "
-        f"{'compatible' if result['references'][0]['compatible'] else 'INCOMPATIBLE'} ({time.perf_counter() - t0:.1f} s)")
+    verdict = "compatible" if result["references"][0]["compatible"] else "INCOMPATIBLE"
+    log(f"[2/2] simulator vs shipped Geant4 sample: {verdict} ({time.perf_counter() - t0:.1f} s)")
     return out

@@ -55,7 +55,8 @@ def info(
         sf = tot / ep
         q25, q50, q75 = np.percentile(sf, [25, 50, 75])
         t.add_row("total deposited", f"mean {tot.mean():.4g} GeV, min {tot.min():.4g}, max {tot.max():.4g}")
-        t.add_row("sum / Ep", f"mean {sf.mean():.4%}, median {q50:.4%}, IQR/1.349/median {(q75 - q25) / 1.349 / q50:.2%}")
+        spread = (q75 - q25) / 1.349 / q50
+        t.add_row("sum / Ep", f"mean {sf.mean():.4%}, median {q50:.4%}, IQR/1.349/median {spread:.2%}")
     if layer_sums is not None:
         frac = layer_sums.mean(axis=0) / layer_sums.mean(axis=0).sum()
         t.add_row("layers", f"{layer_sums.shape[1]}; energy fraction per layer: "

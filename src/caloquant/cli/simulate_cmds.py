@@ -43,7 +43,7 @@ def simulate(
     with progress_bar() as bar:
         task = bar.add_task("simulating", total=count, rate="")
 
-        def chunks():  # noqa: ANN202
+        def chunks():
             done = 0
             for ecal, e in sim.iter_showers(ep, seed, threads=threads):
                 done += len(ecal)

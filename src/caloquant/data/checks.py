@@ -15,7 +15,7 @@ def check_energies(energy: np.ndarray, *, where: str, offset: int = 0) -> None:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataFormatError(
-            f"{where}: primary energy of event {offset + i} is {energy[i]!r} GeV; expected a finite positive value"
+            f"{where}: primary energy of event {offset + i} is {float(energy[i])} GeV; expected a finite positive value"
         )
 
 

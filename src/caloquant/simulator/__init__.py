@@ -6,8 +6,15 @@ from caloquant.errors import InputValueError
 from caloquant.simulator.model import CHUNK, ShowerSimulator, draw_energies
 from caloquant.simulator.params import SimulatorParams, load_params
 
-__all__ = ["CHUNK", "ShowerSimulator", "SimulatorParams", "check_energy_range", "draw_energies",
-           "load_params", "default_simulator"]
+__all__ = [
+    "CHUNK",
+    "ShowerSimulator",
+    "SimulatorParams",
+    "check_energy_range",
+    "default_simulator",
+    "draw_energies",
+    "load_params",
+]
 
 
 def default_simulator() -> ShowerSimulator:

@@ -1,0 +1,246 @@
+"""The paper's training recipe: loss = 6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing, Adam 5e-4 / 1e-4.
+
+AUX and ECAL losses are mean absolute percentage errors (x100) as in the public 3DGAN code; the ECAL
+target is Ep times the detector's sampling fraction, fitted (quadratic in Ep) on the training data.
+One discriminator step on real and fake, then one generator step, per iteration.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from caloquant.errors import CheckpointError, InputValueError
+from caloquant.models import Discriminator, GANConfig, Generator
+from caloquant.models.io import save_generator
+from caloquant.physics.features import EventFeatures, extract_features
+from caloquant.physics.selection import selection_metric
+from caloquant.training.batches import BatchSource, step_rng
+from caloquant.training.checkpoint import load_checkpoint, save_checkpoint
+
+__all__ = ["TrainConfig", "Trainer", "generate_showers"]
+
+ZERO_BELOW_GEV = 1e-6
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "paper"
+    batch_size: int = 128
+    steps: int = 1000
+    lr_g: float = 5e-4
+    lr_d: float = 1e-4
+    w_bce: float = 6.0
+    w_aux: float = 0.2
+    w_ecal: float = 0.1
+    real_label: float = 0.9
+    fake_label: float = 0.1
+    seed: int = 1
+    bf16: bool = True
+    threads: int = 2
+    val_every: int = 100
+    ckpt_every: int = 25
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every"):
+            if getattr(self, name) <= 0:
+                raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
+        if self.model not in ("paper", "tiny"):
+            raise InputValueError(f"--model-size {self.model!r}: expected paper or tiny")
+
+    def gan_config(self) -> GANConfig:
+        return GANConfig.paper() if self.model == "paper" else GANConfig.tiny()
+
+
+def _mape(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    return 100.0 * ((target - pred).abs() / target.abs().clamp_min(1e-12)).mean()
+
+
+def generate_showers(gen: Generator, ep: np.ndarray, seed: int, *, batch_size: int = 128,
+                     bf16: bool = False) -> np.ndarray:
+    """Showers for energies ``ep`` by the generator contract (latent stream 0 of ``seed``)."""
+    n = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0]).standard_normal((len(ep), gen.cfg.latent))
+    z = torch.from_numpy((n * (ep[:, None] / 100.0)).astype(np.float32))
+    out = []
+    gen.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for s in range(0, len(ep), batch_size):
+            out.append(gen(z[s : s + batch_size]).float().numpy())
+    showers = np.concatenate(out)
+    showers[showers < ZERO_BELOW_GEV] = 0.0
+    return showers
+
+
+class Trainer:
+    def __init__(self, run_dir: str | Path, cfg: TrainConfig, data: BatchSource,
+                 validation: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.cfg = cfg
+        self.data = data
+        self.device = torch.device(cfg.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise InputValueError("--device cuda: no CUDA device is available on this machine")
+        torch.set_num_threads(cfg.threads)
+        gcfg = cfg.gan_config()
+        torch.manual_seed(cfg.seed)
+        self.gen = Generator(gcfg).to(self.device)
+        self.disc = Discriminator(gcfg).to(self.device)
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.lr_g)
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr_d)
+        self.bce = nn.BCELoss()
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.ecal_coeffs: list[float] | None = None
+        self.validation = validation
+        self._val_features: EventFeatures | None = None
+        self._stop = False
+        self.wall_seconds = 0.0
+
+    # -- state -------------------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        return {"train_config": asdict(self.cfg), "gan_config": self.cfg.gan_config().to_json(),
+                "ecal_coeffs": self.ecal_coeffs, "best": self.best, "wall_seconds": self.wall_seconds,
+                "data": self.data.describe(), "rng": "stateless: every batch, latent and dropout mask is "
+                "drawn from SeedSequence(seed, (stream, step))"}
+
+    def save(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(self.run_dir, step=self.step, modules={"generator": self.gen, "discriminator": self.disc},
+                        optimizers={"generator": self.opt_g, "discriminator": self.opt_d},
+                        extra=self._extra_state())
+
+    def try_resume(self) -> bool:
+        if not (self.run_dir / "state.json").exists():
+            return False
+        state = load_checkpoint(self.run_dir, modules={"generator": self.gen, "discriminator": self.disc},
+                                optimizers={"generator": self.opt_g, "discriminator": self.opt_d})
+        if GANConfig.from_json(state["gan_config"]) != self.cfg.gan_config():
+            raise CheckpointError(f"{self.run_dir}: checkpoint is for model {state['gan_config']['name']!r}, "
+                                  f"not {self.cfg.model!r}")
+        self.step = int(state["step"])
+        self.ecal_coeffs = state["ecal_coeffs"]
+        self.best = state["best"]
+        self.wall_seconds = float(state.get("wall_seconds", 0.0))
+        return True
+
+    # -- recipe ------------------------------------------------------------------------------------
+    def fit_ecal_target(self, n: int = 1024) -> None:
+        """Sampling fraction versus Ep of the training data: a quadratic fit of sum(image)/Ep."""
+        ecal, ep = self.data.batch(2**31 - 1, n)
+        sf = ecal.reshape(len(ecal), -1).sum(axis=1) / ep
+        self.ecal_coeffs = [float(c) for c in np.polyfit(ep / 100.0, sf, 2)]
+
+    def ecal_target(self, ep: torch.Tensor) -> torch.Tensor:
+        c2, c1, c0 = self.ecal_coeffs  # type: ignore[misc]
+        u = ep / 100.0
+        return ep * (c0 + c1 * u + c2 * u * u)
+
+    def train_step(self) -> dict[str, float]:
+        cfg, dev = self.cfg, self.device
+        torch.manual_seed(int(np.random.SeedSequence(cfg.seed, spawn_key=(12, self.step)).generate_state(1)[0]))
+        real_np, ep_np = self.data.batch(self.step, cfg.batch_size)
+        rng = step_rng(cfg.seed, 13, self.step)
+        n_d = rng.standard_normal((len(ep_np), self.gen.cfg.latent)).astype(np.float32)
+        n_g = rng.standard_normal((len(ep_np), self.gen.cfg.latent)).astype(np.float32)
+        real = torch.from_numpy(real_np).to(dev)
+        ep = torch.from_numpy(ep_np.astype(np.float32)).to(dev)
+        scale = (ep / 100.0)[:, None]
+        b = len(ep)
+        ones, zeros = torch.full((b,), cfg.real_label, device=dev), torch.full((b,), cfg.fake_label, device=dev)
+        autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16)
+        self.gen.train()
+        self.disc.train()
+        # discriminator
+        with autocast:
+            fake = self.gen(torch.from_numpy(n_d).to(dev) * scale)
+            p_real, aux_real, _ = self.disc(real)
+            p_fake, aux_fake, _ = self.disc(fake.detach())
+        d_bce = self.bce(p_real.float().clamp(1e-7, 1 - 1e-7), ones) + \
+            self.bce(p_fake.float().clamp(1e-7, 1 - 1e-7), zeros)
+        d_aux = _mape(ep / 100.0, aux_real.float()) + _mape(ep / 100.0, aux_fake.float())
+        loss_d = cfg.w_bce * d_bce + cfg.w_aux * d_aux
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        # generator
+        with autocast:
+            fake = self.gen(torch.from_numpy(n_g).to(dev) * scale)
+            p_fake, aux_fake, _ = self.disc(fake)
+        ecal_sum = fake.float().sum(dim=(1, 2, 3))
+        g_bce = self.bce(p_fake.float().clamp(1e-7, 1 - 1e-7), torch.ones(b, device=dev))
+        g_aux = _mape(ep / 100.0, aux_fake.float())
+        g_ecal = _mape(self.ecal_target(ep), ecal_sum)
+        loss_g = cfg.w_bce * g_bce + cfg.w_aux * g_aux + cfg.w_ecal * g_ecal
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        values = {"loss_d": loss_d, "loss_g": loss_g, "d_bce": d_bce, "g_bce": g_bce, "g_aux": g_aux,
+                  "g_ecal": g_ecal}
+        return {k: float(v.detach()) for k, v in values.items()}
+
+    def validate(self) -> dict[str, float]:
+        """3DGAN selection metric of the current generator on the fixed validation set."""
+        assert self.validation is not None
+        ecal, ep = self.validation
+        if self._val_features is None:
+            self._val_features = extract_features([(ecal, ep)])
+        showers = generate_showers(self.gen, ep.astype(np.float64), seed=self.cfg.seed + 1)
+        feats = extract_features([(showers, ep)])
+        m = selection_metric(feats, self._val_features)
+        sf = float((feats.total / feats.ep).mean())
+        return {"metric": m.value, "moment_error": m.moment_error, "shape_error": m.shape_error,
+                "sf_error": m.sampling_fraction_error, "sampling_fraction": sf}
+
+    # -- loop --------------------------------------------------------------------------------------
+    def _request_stop(self, *_: Any) -> None:
+        self._stop = True
+
+    def run(self, *, on_step: Callable[[int, dict[str, float]], None] | None = None) -> str:
+        """Train until cfg.steps; SIGINT/SIGTERM stop cleanly after the current step. Returns the reason."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.ecal_coeffs is None:
+            self.fit_ecal_target()
+        old = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        log = (self.run_dir / "log.jsonl").open("a")
+        reason = "finished"
+        try:
+            while self.step < self.cfg.steps:
+                t0 = time.perf_counter()
+                losses = self.train_step()
+                self.step += 1
+                self.wall_seconds += time.perf_counter() - t0
+                record: dict[str, Any] = {"step": self.step, **losses, "wall_s": round(self.wall_seconds, 1)}
+                if self.validation is not None and self.step % self.cfg.val_every == 0:
+                    val = self.validate()
+                    record["val"] = val
+                    if self.best is None or val["metric"] < self.best["metric"]:
+                        self.best = {"step": self.step, **val}
+                        save_generator(self.run_dir / "best_generator.safetensors", self.gen,
+                                       info={"step": self.step, "selection_metric": val["metric"]})
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                if on_step:
+                    on_step(self.step, record)
+                if self.step % self.cfg.ckpt_every == 0 or self.step == self.cfg.steps:
+                    self.save()
+                if self._stop:
+                    reason = "interrupted"
+                    break
+        finally:
+            log.close()
+            for s, h in old.items():
+                signal.signal(s, h)
+        self.save()
+        save_generator(self.run_dir / "last_generator.safetensors", self.gen, info={"step": self.step})
+        return reason

@@ -1,0 +1,26 @@
+"""Shared fixtures: small real shower files written by the real writers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from caloquant.simulator import default_simulator, draw_energies
+
+
+@pytest.fixture(scope="session")
+def small_showers() -> tuple[np.ndarray, np.ndarray]:
+    """64 simulated showers (100-500 GeV), seed 3."""
+    ep = draw_energies(3, 64, 100.0, 500.0)
+    return default_simulator().simulate(ep, 3, threads=1), ep.astype(np.float32)
+
+
+@pytest.fixture()
+def shower_file(tmp_path: Path, small_showers: tuple[np.ndarray, np.ndarray]) -> Path:
+    from caloquant.data import write_3dgan
+
+    path = tmp_path / "showers.h5"
+    write_3dgan(path, *small_showers)
+    return path
