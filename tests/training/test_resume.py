@@ -37,3 +37,17 @@ def test_losses_fall_on_the_ecal_target(tmp_path: Path) -> None:
     trainer.run()
     rows = _losses(tmp_path)
     assert np.mean([r["g_ecal"] for r in rows[-5:]]) < np.mean([r["g_ecal"] for r in rows[:5]])
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from caloquant.errors import CheckpointError
+
+    Trainer(tmp_path, TrainConfig(model="tiny", batch_size=4, steps=1, threads=1), SimulatorBatches(1)).run()
+    paper = Trainer(tmp_path, TrainConfig(model="paper", batch_size=4, steps=2, threads=1), SimulatorBatches(1))
+    with pytest.raises(CheckpointError, match="do not match this model"):
+        paper.try_resume()
+    (tmp_path / "state.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="unreadable training state"):
+        paper.try_resume()

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy.special import gammaln
 
+from caloquant.engines.contract import ZERO_BELOW_GEV, draw_energies
 from caloquant.geometry import ECAL, CalorimeterGeometry
 from caloquant.simulator.lateral import cell_fraction_tables, interpolate_maps
 from caloquant.simulator.params import SimulatorParams
@@ -20,13 +21,6 @@ from caloquant.simulator.params import SimulatorParams
 __all__ = ["CHUNK", "ShowerSimulator", "draw_energies"]
 
 CHUNK = 256
-ZERO_BELOW_GEV = 1e-6
-
-
-def draw_energies(seed: int, count: int, lo: float, hi: float) -> np.ndarray:
-    """Primary energies by the generator contract: the second stream of SeedSequence(seed)."""
-    rng_e = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    return rng_e.uniform(lo, hi, count)
 
 
 class ShowerSimulator:

@@ -18,6 +18,8 @@ def step_rng(seed: int, stream: int, step: int) -> np.random.Generator:
 
 
 class BatchSource(Protocol):
+    energy_range: tuple[float, float]
+
     def batch(self, step: int, size: int) -> tuple[np.ndarray, np.ndarray]: ...
 
     def describe(self) -> str: ...
@@ -30,6 +32,7 @@ class SimulatorBatches:
         from caloquant.simulator import default_simulator
 
         self.seed, self.energy = seed, energy
+        self.energy_range = energy
         self.sim = default_simulator()
 
     def batch(self, step: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +51,8 @@ class FileBatches:
 
         self.source = open_showers(path)
         self.seed = seed
+        ep = self.source.energies()
+        self.energy_range = (float(ep.min()), float(ep.max()))
 
     def batch(self, step: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         n = self.source.n_showers

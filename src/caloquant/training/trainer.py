@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from caloquant.engines.contract import draw_latents, make_latent, postprocess
 from caloquant.errors import CheckpointError, InputValueError
 from caloquant.models import Discriminator, GANConfig, Generator
 from caloquant.models.io import save_generator
@@ -29,7 +30,6 @@ from caloquant.training.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["TrainConfig", "Trainer", "generate_showers"]
 
-ZERO_BELOW_GEV = 1e-6
 
 
 @dataclass(frozen=True)
@@ -68,17 +68,14 @@ def _mape(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
 
 def generate_showers(gen: Generator, ep: np.ndarray, seed: int, *, batch_size: int = 128,
                      bf16: bool = False) -> np.ndarray:
-    """Showers for energies ``ep`` by the generator contract (latent stream 0 of ``seed``)."""
-    n = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0]).standard_normal((len(ep), gen.cfg.latent))
-    z = torch.from_numpy((n * (ep[:, None] / 100.0)).astype(np.float32))
+    """Showers for energies ``ep`` with the contract's latent stream of ``seed`` (fp32 or bf16 autocast)."""
+    z = torch.from_numpy(make_latent(draw_latents(seed, len(ep), gen.cfg.latent), ep))
     out = []
     gen.eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for s in range(0, len(ep), batch_size):
             out.append(gen(z[s : s + batch_size]).float().numpy())
-    showers = np.concatenate(out)
-    showers[showers < ZERO_BELOW_GEV] = 0.0
-    return showers
+    return postprocess(np.concatenate(out))
 
 
 class Trainer:
@@ -113,6 +110,11 @@ class Trainer:
                 "ecal_coeffs": self.ecal_coeffs, "best": self.best, "wall_seconds": self.wall_seconds,
                 "data": self.data.describe(), "rng": "stateless: every batch, latent and dropout mask is "
                 "drawn from SeedSequence(seed, (stream, step))"}
+
+    def _model_info(self, **extra: Any) -> dict[str, Any]:
+        return {"step": self.step, "batch_size": self.cfg.batch_size, "samples_seen": self.step * self.cfg.batch_size,
+                "energy_range_gev": list(self.data.energy_range), "data": self.data.describe(),
+                "wall_seconds": round(self.wall_seconds, 1), **extra}
 
     def save(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -227,7 +229,7 @@ class Trainer:
                     if self.best is None or val["metric"] < self.best["metric"]:
                         self.best = {"step": self.step, **val}
                         save_generator(self.run_dir / "best_generator.safetensors", self.gen,
-                                       info={"step": self.step, "selection_metric": val["metric"]})
+                                       info=self._model_info(selection_metric=val["metric"]))
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 if on_step:
@@ -242,5 +244,5 @@ class Trainer:
             for s, h in old.items():
                 signal.signal(s, h)
         self.save()
-        save_generator(self.run_dir / "last_generator.safetensors", self.gen, info={"step": self.step})
+        save_generator(self.run_dir / "last_generator.safetensors", self.gen, info=self._model_info())
         return reason

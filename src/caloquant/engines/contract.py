@@ -1,0 +1,42 @@
+"""The generator contract (CONVENTIONS): one seed gives the same latents and energies in every engine.
+
+``rng_n, rng_e = (default_rng(s) for s in SeedSequence(seed).spawn(2))``; n = rng_n.standard_normal
+((count, 200)), Ep = rng_e.uniform(lo, hi, count), z = (Ep / 100 GeV) * n; outputs in GeV with cells
+below 1e-6 GeV set to 0 by the same post-processing for every engine. Showers are paired by index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LATENT_SIZE", "ZERO_BELOW_GEV", "draw_energies", "draw_latents", "make_latent", "postprocess"]
+
+LATENT_SIZE = 200
+ZERO_BELOW_GEV = 1e-6
+
+
+def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    rng_n, rng_e = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    return rng_n, rng_e
+
+
+def draw_energies(seed: int, count: int, lo: float, hi: float) -> np.ndarray:
+    """Primary energies in GeV (float64), uniform in [lo, hi): the second stream of the seed."""
+    return _streams(seed)[1].uniform(lo, hi, count)
+
+
+def draw_latents(seed: int, count: int, latent: int = LATENT_SIZE) -> np.ndarray:
+    """Standard-normal latent vectors n (float64, (count, latent)): the first stream of the seed."""
+    return _streams(seed)[0].standard_normal((count, latent))
+
+
+def make_latent(n: np.ndarray, ep: np.ndarray) -> np.ndarray:
+    """z = (Ep / 100 GeV) * n as float32, the generator's input."""
+    return (np.asarray(n) * (np.asarray(ep, dtype=np.float64)[:, None] / 100.0)).astype(np.float32)
+
+
+def postprocess(showers: np.ndarray) -> np.ndarray:
+    """Set cells below 1e-6 GeV to 0 (in place for float32 input) and return float32 showers."""
+    out = np.asarray(showers, dtype=np.float32)
+    out[out < ZERO_BELOW_GEV] = 0.0
+    return out
