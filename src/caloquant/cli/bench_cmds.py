@@ -53,3 +53,33 @@ def bench_simulate_cmd(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("train")
+@handle_errors
+def bench_train_cmd(
+    model_size: Annotated[str, typer.Option(help="paper or tiny.")] = "paper",
+    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = 32,
+    steps: Annotated[int, typer.Option(help="Timed steps per variant (median reported).")] = 3,
+    threads: Annotated[int, typer.Option(help="Threads.")] = 2,
+    variants: Annotated[str, typer.Option(help="Comma-separated: fp32, bf16, bf16+channels_last, "
+                                          "bf16+compile.")] = "fp32,bf16,bf16+channels_last",
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file.")] = None,
+) -> None:
+    """Training throughput (samples/s) for CPU options: bf16 autocast, channels_last, torch.compile."""
+    from caloquant.bench.train import bench_train
+
+    require_positive(batch_size, "--batch-size")
+    require_positive(steps, "--steps")
+    require_positive(threads, "--threads")
+    names = [v.strip() for v in variants.split(",") if v.strip()]
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("bench train", total=len(names) * (steps + 1), rate="")
+        result = bench_train(model=model_size, batch_size=batch_size, steps=steps, threads=threads,
+                             variants=names, on_step=lambda: bar.advance(task))
+    for name, r in result["variants"].items():
+        console.print(f"{name:22s} {r['samples_per_s']:7.1f} samples/s  ({r['speedup_vs_first']:.2f}x {names[0]})")
+    if out is not None:
+        from caloquant._atomic import write_json_atomic
+
+        write_json_atomic(out, result)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,6 +22,13 @@ from rich.progress import (
 from caloquant.errors import CaloquantError, InputValueError
 
 __all__ = ["console", "err_console", "handle_errors", "parse_energy_range", "progress_bar", "require_positive"]
+
+# The option names every subcommand shares (CONVENTIONS, "Command line").
+CountOpt = Annotated[int, typer.Option("-n", "--count", help="Number of showers.")]
+EnergyOpt = Annotated[str, typer.Option("--energy", help="Primary energy range LO:HI in GeV (uniform).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of energies and latents (generator contract).")]
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="Threads.")]
+OutFileOpt = Annotated[Path, typer.Option("-o", "--out", help="Output file.")]
 
 console = Console()
 err_console = Console(stderr=True)

@@ -9,20 +9,31 @@ from typing import Annotated
 
 import typer
 
-from caloquant.cli.common import console, err_console, handle_errors, parse_energy_range, progress_bar
+from caloquant.cli.common import (
+    CountOpt,
+    EnergyOpt,
+    OutFileOpt,
+    SeedOpt,
+    ThreadsOpt,
+    console,
+    err_console,
+    handle_errors,
+    parse_energy_range,
+    progress_bar,
+)
 
 __all__ = ["register"]
 
 
 @handle_errors
 def generate(
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output HDF5 file (3DGAN layout).")],
-    count: Annotated[int, typer.Option("-n", "--count", help="Number of showers.")] = 10000,
-    energy: Annotated[str, typer.Option(help="Primary energy range LO:HI in GeV (uniform).")] = "100:500",
-    seed: Annotated[int, typer.Option(help="Seed of latents and energies (generator contract).")] = 1,
+    out: OutFileOpt,
+    count: CountOpt = 10000,
+    energy: EnergyOpt = "100:500",
+    seed: SeedOpt = 1,
     model: Annotated[Path | None, typer.Option(help="Weights file or directory (default: shipped).")] = None,
     batch_size: Annotated[int, typer.Option(help="Showers per inference batch.")] = 128,
-    threads: Annotated[int, typer.Option(help="Inference threads.")] = 2,
+    threads: ThreadsOpt = 2,
     strict: Annotated[bool, typer.Option(help="Refuse energies outside the trained range.")] = False,
 ) -> None:
     """Generate showers with the 3DGAN (the shipped default model unless --model is given)."""

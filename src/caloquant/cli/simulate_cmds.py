@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from caloquant.cli.common import console, handle_errors, parse_energy_range, progress_bar, require_positive
+from caloquant.cli.common import (
+    CountOpt,
+    EnergyOpt,
+    OutFileOpt,
+    SeedOpt,
+    ThreadsOpt,
+    console,
+    handle_errors,
+    parse_energy_range,
+    progress_bar,
+    require_positive,
+)
 from caloquant.errors import InputValueError
 
 __all__ = ["register"]
@@ -16,11 +27,11 @@ __all__ = ["register"]
 
 @handle_errors
 def simulate(
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output HDF5 file.")],
-    count: Annotated[int, typer.Option("-n", "--count", help="Number of showers.")] = 10000,
-    energy: Annotated[str, typer.Option(help="Primary energy range LO:HI in GeV (uniform).")] = "100:500",
-    seed: Annotated[int, typer.Option(help="Random seed (energies follow the generator contract).")] = 1,
-    threads: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+    out: OutFileOpt,
+    count: CountOpt = 10000,
+    energy: EnergyOpt = "100:500",
+    seed: SeedOpt = 1,
+    threads: ThreadsOpt = 2,
     fmt: Annotated[str, typer.Option("--format", help="3dgan or calochallenge.")] = "3dgan",
     params_file: Annotated[Path | None, typer.Option("--params", help="Fitted parameter JSON.")] = None,
 ) -> None:

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from caloquant.bench.simulate import bench_simulate
+from caloquant.bench.train import bench_train
+
+
+def test_bench_simulate_reports_in_memory_and_writing_separately() -> None:
+    r = bench_simulate(count=64, threads=1, repeats=2)
+    assert r["kind"] == "bench simulate" and r["schema_version"] == 1
+    assert len(r["in_memory"]["seconds"]) == 2 and r["in_memory"]["throughput_per_s"] > 0
+    assert r["file_writing"]["throughput_per_s"] > 0
+    assert r["speedup_over_geant4"] == r["in_memory"]["throughput_per_s"] / r["geant4_showers_per_s_same_cores"]
+
+
+def test_bench_train_compares_variants_on_the_tiny_model() -> None:
+    r = bench_train(model="tiny", batch_size=4, steps=1, threads=1, variants=("fp32", "bf16"))
+    assert set(r["variants"]) == {"fp32", "bf16"}
+    assert r["variants"]["fp32"]["speedup_vs_first"] == 1.0
