@@ -18,7 +18,7 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     """Simulate showers, check the simulator against the shipped Geant4 sample, write a summary."""
     from caloquant._atomic import write_json_atomic, write_text_atomic
     from caloquant.data import ShowerWriter
-    from caloquant.physics.simcheck import check_simulator, render_markdown, render_table
+    from caloquant.physics.acceptance import check_simulator, render_markdown, render_table
     from caloquant.resources import geant4_check_sample
     from caloquant.simulator import default_simulator, draw_energies
 

@@ -54,3 +54,15 @@ def test_corrupt_or_foreign_model_is_refused(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "not a safetensors file" in res.output
     res = runner.invoke(app, ["generate", "-n", "2", "--model", str(tmp_path / "none"), "-o", str(tmp_path / "x.h5")])
     assert res.exit_code == 2 and "no such file" in res.output
+
+
+def test_compare_gan_writes_a_verdict(tmp_path: Path, tiny_weights: Path, shower_file: Path) -> None:
+    import json
+
+    out = tmp_path / "gan.json"
+    res = runner.invoke(app, ["compare-gan", "--model", str(tiny_weights), "-r", str(shower_file), "--oversample",
+                              "1", "-o", str(out), "--check"])
+    assert res.exit_code == 1  # an untrained generator is (rightly) incompatible with the reference
+    result = json.loads(out.read_text())
+    assert result["kind"] == "compare-gan" and result["sample_label"] == "GAN"
+    assert result["model_sha256"] and not result["references"][0]["compatible"]

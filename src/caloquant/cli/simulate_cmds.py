@@ -1,4 +1,4 @@
-"""`simulate`, `fit-sim` and `compare-sim`: the reference simulator from the command line."""
+"""`simulate` and `fit-sim`: the reference simulator from the command line."""
 
 from __future__ import annotations
 
@@ -89,44 +89,7 @@ def fit_sim(
     console.print(f"wrote {out} ({len(targets.features)} showers, {time.perf_counter() - t0:.0f} s)")
 
 
-@handle_errors
-def compare_sim(
-    reference: Annotated[
-        list[Path] | None, typer.Option("--reference", "-r", help="Geant4 file(s); default: the shipped sample.")
-    ] = None,
-    oversample: Annotated[int, typer.Option(help="Simulated showers per reference shower.")] = 4,
-    seed: Annotated[int, typer.Option()] = 1,
-    k: Annotated[float, typer.Option(help="Compatibility: |diff| <= max(tol, k sigma).")] = 4.0,
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write all comparisons as JSON.")] = None,
-    markdown: Annotated[Path | None, typer.Option(help="Write the summary table as Markdown.")] = None,
-    check: Annotated[bool, typer.Option(help="Exit 1 if any quantity is incompatible.")] = False,
-    params_file: Annotated[Path | None, typer.Option("--params", help="Fitted parameter JSON.")] = None,
-) -> None:
-    """Simulator against Geant4, per 100 GeV bin, by the CONVENTIONS compatibility rule."""
-    from caloquant.physics.simcheck import check_simulator, render_markdown, render_table
-    from caloquant.resources import geant4_check_sample
-
-    require_positive(oversample, "--oversample")
-    refs = list(reference) if reference else [geant4_check_sample()]
-    result = check_simulator(refs, oversample=oversample, seed=seed, k=k, params_file=params_file)
-    for table in render_table(result):
-        console.print(table)
-    if out is not None:
-        from caloquant._atomic import write_json_atomic
-
-        write_json_atomic(out, result)
-    if markdown is not None:
-        from caloquant._atomic import write_text_atomic
-
-        write_text_atomic(markdown, render_markdown(result))
-    verdict = all(r["compatible"] for r in result["references"])
-    console.print(f"overall: [bold]{'compatible' if verdict else 'INCOMPATIBLE'}[/]")
-    if check and not verdict:
-        raise typer.Exit(1)
-
-
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
     app.command("fit-sim")(fit_sim)
-    app.command("compare-sim")(compare_sim)
 
