@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from caloquant import __version__
-from caloquant.cli import bench_cmds, compare_cmds, demo_cmd, info_cmd, model_cmds, simulate_cmds, train_cmd
+from caloquant.cli import (
+    bench_cmds,
+    compare_cmds,
+    demo_cmd,
+    info_cmd,
+    model_cmds,
+    simulate_cmds,
+    train_cmd,
+    validate_cmd,
+)
 
 app = typer.Typer(
     name="caloquant",
@@ -29,7 +38,7 @@ def _main(
     """caloquant: fast calorimeter showers at reduced precision, validated against Geant4."""
 
 
-for module in (info_cmd, simulate_cmds, compare_cmds, train_cmd, model_cmds, bench_cmds, demo_cmd):
+for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, bench_cmds, demo_cmd):
     module.register(app)
 
 if __name__ == "__main__":

@@ -93,3 +93,37 @@ def energy_bin_masks(
     out = {f"{lo:g}-{hi:g}": (ep >= lo) & (ep < hi) for lo, hi in bins}
     out["all"] = np.ones(len(ep), dtype=bool)
     return out
+
+
+def moment_mean(axis: str, order: int) -> Statistic:
+    """Mean over events of the per-event moment M1 (order 1) or M2 (order 2) along an axis (3DGAN)."""
+    from caloquant.physics.selection import event_moments
+
+    return lambda f, idx: np.asarray(event_moments(_profile(f, axis)[idx])[order - 1].mean())
+
+
+def occupancy(f: EventFeatures, idx: np.ndarray) -> np.ndarray:
+    """Mean fraction of non-zero cells."""
+    return np.asarray(f.n_hit[idx].mean() / 15625.0)
+
+
+def mean_log_cell_energy(f: EventFeatures, idx: np.ndarray) -> np.ndarray:
+    """Mean log10(E / GeV) of non-zero cells, from the per-event cell spectra."""
+    from caloquant.physics.features import CELL_BINS_LOG10
+
+    centres = 0.5 * (CELL_BINS_LOG10[1:] + CELL_BINS_LOG10[:-1])
+    h = f.cell_hist[idx].sum(axis=0)
+    return np.asarray((h * centres).sum() / max(h.sum(), 1))
+
+
+def validation_quantities(tol: dict[str, float]) -> list[Quantity]:
+    """What `validate` judges per energy bin, beyond the acceptance quantities."""
+    out = []
+    for axis in ("x", "y", "z"):
+        out.append(Quantity(f"M1 {axis}", moment_mean(axis, 1), tol["moment1"]))
+        out.append(Quantity(f"M2 {axis}", moment_mean(axis, 2), tol["moment2"]))
+    out.append(Quantity("x mean", shape_mean("x"), tol["shape_means"]))
+    out.append(Quantity("x std", shape_std("x"), tol["shape_stds"]))
+    out.append(Quantity("occupancy", occupancy, tol["occupancy"]))
+    out.append(Quantity("mean log10 cell energy", mean_log_cell_energy, tol["cell_log_energy"]))
+    return out

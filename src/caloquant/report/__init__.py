@@ -1,0 +1,1 @@
+"""Plots and reports: they only read result dictionaries (metrics.json, benchmark JSON)."""
