@@ -1,4 +1,4 @@
-"""The one-command demo on shipped defaults; later stages (GAN, precision, report) plug in here."""
+"""The one-command demo on shipped defaults; later stages (precision, benchmarks, report) plug in here."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from caloquant.errors import OutputError
+from caloquant.errors import CaloquantError, OutputError
 
 __all__ = ["run_demo"]
 
 
 def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
              log: Callable[[Any], None] = print) -> Path:
-    """Simulate showers, check the simulator against the shipped Geant4 sample, write a summary."""
+    """Simulate, check the simulator against the shipped Geant4 sample, generate with the shipped GAN and
+    validate both; every stage writes into ``out``."""
     from caloquant._atomic import write_json_atomic, write_text_atomic
     from caloquant.data import ShowerWriter
-    from caloquant.physics.acceptance import check_simulator, render_markdown, render_table
+    from caloquant.physics.acceptance import check_simulator, render_markdown
+    from caloquant.physics.api import run_validation
     from caloquant.resources import geant4_check_sample
     from caloquant.simulator import default_simulator, draw_energies
 
@@ -28,18 +30,37 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     except OSError as exc:
         raise OutputError(f"cannot create {out}: {exc.strerror}") from None
     t0 = time.perf_counter()
+
+    def step(msg: str) -> None:
+        log(f"[{time.perf_counter() - t0:6.1f} s] {msg}")
+
+    g4 = geant4_check_sample()
     sim = default_simulator()
     ep = draw_energies(seed, count, 100.0, 500.0)
     with ShowerWriter(out / "simulated_showers.h5", attrs={"generator": "caloquant parametric simulator",
                                                            "seed": seed}) as writer:
         for ecal, e in sim.iter_showers(ep, seed):
             writer.append(ecal, e)
-    log(f"[1/2] simulated {count} showers -> {out / 'simulated_showers.h5'} ({time.perf_counter() - t0:.1f} s)")
-    result = check_simulator([geant4_check_sample()], seed=seed)
+    step(f"simulated {count} showers -> {out / 'simulated_showers.h5'}")
+    result = check_simulator([g4], seed=seed)
     write_json_atomic(out / "compare-sim.json", result)
     write_text_atomic(out / "compare-sim.md", render_markdown(result))
-    for table in render_table(result):
-        log(table)
     verdict = "compatible" if result["references"][0]["compatible"] else "INCOMPATIBLE"
-    log(f"[2/2] simulator vs shipped Geant4 sample: {verdict} ({time.perf_counter() - t0:.1f} s)")
+    step(f"simulator vs shipped Geant4 sample: {verdict} ({out / 'compare-sim.md'})")
+    metrics, _ = run_validation(out / "simulated_showers.h5", g4, out / "validate-simulator", voxel_classifier=False,
+                                seed=seed)
+    step(f"validate simulator vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
+         f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-simulator/")
+    try:
+        from caloquant.generation import generate_to_file
+
+        generate_to_file(None, out / "gan_showers.h5", count=count, energy=(100.0, 500.0), seed=seed)
+    except CaloquantError as exc:
+        step(f"GAN skipped: {exc}")
+    else:
+        step(f"generated {count} showers with the shipped 3DGAN (fp32) -> {out / 'gan_showers.h5'}")
+        metrics, _ = run_validation(out / "gan_showers.h5", g4, out / "validate-gan", voxel_classifier=False,
+                                    seed=seed)
+        step(f"validate GAN vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
+             f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-gan/")
     return out

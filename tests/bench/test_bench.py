@@ -16,3 +16,11 @@ def test_bench_train_compares_variants_on_the_tiny_model() -> None:
     r = bench_train(model="tiny", batch_size=4, steps=1, threads=1, variants=("fp32", "bf16"))
     assert set(r["variants"]) == {"fp32", "bf16"}
     assert r["variants"]["fp32"]["speedup_vs_first"] == 1.0
+
+
+def test_bench_validate_small() -> None:
+    from caloquant.bench.validate import bench_validate
+
+    r = bench_validate(count=300, plots=False)
+    assert r["kind"] == "bench validate" and r["n_quantities"] > 50
+    assert r["seconds_total"] >= r["seconds_without_voxel_classifier"] > 0

@@ -94,7 +94,7 @@ def test_cli_writes_metrics_plots_and_summary(tmp_path: Path, files: dict[str, P
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["schema_version"] == 1 and metrics["kind"] == "validate"
     assert (out / "summary.txt").read_text().startswith("caloquant validate")
-    for name in ("shapes_lin_all", "shapes_log_all", "response", "features", "mean_image"):
+    for name in ("shapes_all", "shapes_100-200", "response", "features", "mean_image"):
         assert (out / f"{name}.png").stat().st_size > 0 and (out / f"{name}.pdf").exists()
     res = runner.invoke(app, ["validate", "--samples", str(files["scaled"]), "--reference", str(files["reference"]),
                               "-o", str(tmp_path / "v2"), "--n-boot", "20", "--no-voxel-classifier", "--no-plots",

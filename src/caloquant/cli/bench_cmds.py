@@ -83,3 +83,29 @@ def bench_train_cmd(
         from caloquant._atomic import write_json_atomic
 
         write_json_atomic(out, result)
+
+
+@bench_app.command("validate")
+@handle_errors
+def bench_validate_cmd(
+    count: Annotated[int, typer.Option("-n", "--count", help="Showers in each of the two files.")] = 10000,
+    seed: Annotated[int, typer.Option()] = 1,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file.")] = None,
+    check: Annotated[bool, typer.Option(help="Exit 1 above the 60 s target.")] = False,
+) -> None:
+    """Time `validate` on N against N simulated showers (all metrics and plots; voxel classifier apart)."""
+    from caloquant.bench.validate import bench_validate
+
+    require_positive(count, "--count")
+    with console.status("bench validate") as status:
+        result = bench_validate(count=count, seed=seed, on_stage=lambda s: status.update(f"bench validate: {s}"))
+    console.print(f"validate {count} vs {count}: {result['seconds_without_voxel_classifier']:.1f} s without the "
+                  f"voxel classifier (target {result['target_seconds']:.0f} s: "
+                  f"{'met' if result['meets_target'] else 'NOT met'}), voxel classifier "
+                  f"{result['seconds_voxel_classifier']:.1f} s")
+    if out is not None:
+        from caloquant._atomic import write_json_atomic
+
+        write_json_atomic(out, result)
+    if check and not result["meets_target"]:
+        raise typer.Exit(1)

@@ -32,6 +32,8 @@ def train(
     threads: Annotated[int, typer.Option()] = 2,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast (fastest on AVX512-BF16 CPUs).")] = True,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    init_generator: Annotated[Path | None, typer.Option(help="Warm-start G from these weights (new runs only).")]
+    = None,
 ) -> None:
     """Train the 3DGAN (losses 6 BCE + 0.2 AUX + 0.1 ECAL); rerun the same command to resume."""
     from caloquant.data import open_showers
@@ -52,6 +54,9 @@ def train(
     trainer = Trainer(out, cfg, source, validation=val)
     if trainer.try_resume():
         console.print(f"resuming {out} at step {trainer.step}")
+    elif init_generator is not None:
+        trainer.init_generator(init_generator)
+        console.print(f"new run; generator initialised from {init_generator}")
     if trainer.step >= steps:
         console.print(f"{out} is already at step {trainer.step} >= {steps}")
         return

@@ -17,7 +17,8 @@ def response_points(f: EventFeatures, idx: np.ndarray | None = None,
     """Per Ep bin: mean Ep, mean visible energy, robust relative resolution (IQR / 1.349 / median of E/Ep)."""
     ep = f.ep if idx is None else f.ep[idx]
     tot = f.total if idx is None else f.total[idx]
-    out = {"ep": [], "mean_visible": [], "resolution": [], "sampling_fraction": [], "n": []}
+    out: dict[str, list] = {"ep": [], "mean_visible": [], "resolution": [], "resolution_se": [],
+                            "sampling_fraction": [], "sampling_fraction_se": [], "n": []}
     for lo, hi in bins:
         m = (ep >= lo) & (ep < hi)
         if m.sum() < 10:
@@ -28,6 +29,9 @@ def response_points(f: EventFeatures, idx: np.ndarray | None = None,
         out["mean_visible"].append(tot[m].mean())
         out["resolution"].append((q75 - q25) / 1.349 / q50)
         out["sampling_fraction"].append(sf.mean())
+        out["sampling_fraction_se"].append(sf.std(ddof=1) / np.sqrt(m.sum()))
+        # robust width: its standard error is about 1.6 times that of a Gaussian sigma, sigma / sqrt(2 n)
+        out["resolution_se"].append(1.6 * (q75 - q25) / 1.349 / q50 / np.sqrt(2 * m.sum()))
         out["n"].append(int(m.sum()))
     return {k: np.asarray(v) for k, v in out.items()}
 

@@ -152,9 +152,14 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     result["mean_images"] = {lbl: {"sample": img_s.mean(lbl).sum(axis=1).tolist(),
                                    "reference": img_r.mean(lbl).sum(axis=1).tolist()}
                              for lbl in ("all",)}
-    sm = selection_metric(fs, fr)
+    try:
+        sm, sm_bins = selection_metric(fs, fr), "narrow: Ep = 100, 150, ..., 500 GeV +- 5 GeV"
+    except ValueError:  # small samples: fall back to the acceptance bins
+        sm = selection_metric(fs, fr, centres=(150.0, 250.0, 350.0, 450.0), half_width=50.0)
+        sm_bins = "acceptance bins (too few showers in the narrow bins)"
     result["selection_metric"] = {"value": sm.value, "moment_error": sm.moment_error, "shape_error": sm.shape_error,
-                                  "sampling_fraction_error": sm.sampling_fraction_error, "bins_used": sm.bins_used}
+                                  "sampling_fraction_error": sm.sampling_fraction_error, "bins_used": sm.bins_used,
+                                  "bins": sm_bins}
     if progress:
         progress("high-level features", 0, 1)
     result["hlf"] = _hlf(fs, fr, rows, tol, k, cfg)

@@ -41,4 +41,5 @@ def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
         with atomic_path(target, suffix=f".{ext}") as tmp:
             fig.savefig(tmp, format=ext, dpi=110)
         paths.append(target)
+        fig.set_layout_engine("none")  # the layout is solved once; the second format reuses it
     return paths

@@ -18,27 +18,32 @@ def _labels(metrics: dict[str, Any]) -> tuple[str, str]:
     return Path(metrics["samples"]["path"]).name, Path(metrics["reference"]["path"]).name
 
 
-def _shapes(metrics: dict[str, Any], out: Path, label: str, log: bool) -> list[Path]:
+def _shapes(metrics: dict[str, Any], out: Path, label: str) -> list[Path]:
+    """Mean energy per slice along x, y, z: linear and log panels with a ratio panel below."""
     entry = metrics["shapes"][label]
     sname, rname = _labels(metrics)
-    fig = new_figure(13, 5.2)
-    grid = fig.add_gridspec(2, 3, height_ratios=(3, 1))
+    fig = new_figure(13, 8)
+    grid = fig.add_gridspec(3, 3, height_ratios=(2.2, 2.2, 1))
     for col, axis in enumerate(("x", "y", "z")):
         if axis not in entry or "sample" not in entry[axis] or "reference" not in entry[axis]:
             continue
         d = entry[axis]
         i = np.arange(len(d["sample"]))
         s, se, r, re = (np.asarray(d[k]) for k in ("sample", "sample_se", "reference", "reference_se"))
-        ax = fig.add_subplot(grid[0, col])
-        ax.errorbar(i, r, yerr=re, fmt="o", ms=3, color=REFERENCE_COLOR, label=rname)
-        ax.errorbar(i, s, yerr=se, fmt="s", ms=3, color=SAMPLE_COLOR, label=sname, mfc="none")
-        ax.set_ylabel("mean energy per slice [GeV]")
-        if log:
-            ax.set_yscale("log")
-        if col == 0:
-            ax.legend(fontsize=8)
-        ax.set_title(f"{axis} profile, Ep {label} GeV")
-        rax = fig.add_subplot(grid[1, col], sharex=ax)
+        top = None
+        for row, log in ((0, False), (1, True)):
+            ax = fig.add_subplot(grid[row, col], sharex=top)
+            top = top or ax
+            ax.errorbar(i, r, yerr=re, fmt="o", ms=3, color=REFERENCE_COLOR, label=rname)
+            ax.errorbar(i, s, yerr=se, fmt="s", ms=3, color=SAMPLE_COLOR, label=sname, mfc="none")
+            ax.set_ylabel("mean energy per slice [GeV]", fontsize=9)
+            if log:
+                ax.set_yscale("log")
+            else:
+                ax.set_title(f"{axis} profile, Ep {label} GeV")
+            if col == 0 and row == 0:
+                ax.legend(fontsize=8)
+        rax = fig.add_subplot(grid[2, col], sharex=top)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = s / r
             err = ratio * np.hypot(se / s, re / r)
@@ -46,8 +51,8 @@ def _shapes(metrics: dict[str, Any], out: Path, label: str, log: bool) -> list[P
         rax.axhline(1.0, color="k", lw=0.8)
         rax.set_ylim(0.5, 1.5)
         rax.set_xlabel(_AXIS_LABEL[axis])
-        rax.set_ylabel("ratio")
-    return save_figure(fig, out, f"shapes_{'log' if log else 'lin'}_{label.replace('+-', 'pm')}")
+        rax.set_ylabel("sample / reference", fontsize=9)
+    return save_figure(fig, out, f"shapes_{label.replace('+-', 'pm')}")
 
 
 def _response(metrics: dict[str, Any], out: Path) -> list[Path]:
@@ -57,8 +62,10 @@ def _response(metrics: dict[str, Any], out: Path) -> list[Path]:
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for who, color, name, marker in (("reference", REFERENCE_COLOR, rname, "o"), ("sample", SAMPLE_COLOR, sname, "s")):
         d = resp[who]
-        ax1.plot(d["ep"], 100 * np.asarray(d["sampling_fraction"]), marker, color=color, label=name)
-        ax2.plot(d["ep"], 100 * np.asarray(d["resolution"]), marker, color=color, label=name)
+        sf, sf_se = 100 * np.asarray(d["sampling_fraction"]), 100 * np.asarray(d["sampling_fraction_se"])
+        ax1.errorbar(d["ep"], sf, yerr=sf_se, fmt=marker, color=color, label=name)
+        ax2.errorbar(d["ep"], 100 * np.asarray(d["resolution"]), yerr=100 * np.asarray(d["resolution_se"]), fmt=marker,
+                     color=color, label=name)
         fit = resp[f"fit_{who}"]
         e = np.linspace(100, 500, 100)
         ax2.plot(e, 100 * np.sqrt(fit["a"] ** 2 / e + fit["b"] ** 2), "-", color=color, lw=1,
@@ -152,9 +159,8 @@ def plot_validation(metrics: dict[str, Any], out_dir: str | Path) -> list[Path]:
     paths: list[Path] = []
     with hep_style():
         for label in metrics["shapes"]:
-            if label == "all" or "-" in label:
-                for log in (False, True):
-                    paths += _shapes(metrics, out, label, log)
+            if label == "all" or "+-" not in label:  # acceptance bins; narrow bins stay in metrics.json
+                paths += _shapes(metrics, out, label)
         paths += _response(metrics, out)
         paths += _features(metrics, out)
         paths += _images(metrics, out)

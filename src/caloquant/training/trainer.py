@@ -144,6 +144,16 @@ class Trainer:
         self.wall_seconds = float(state.get("wall_seconds", 0.0))
         return True
 
+    def init_generator(self, path: str | Path) -> None:
+        """Warm-start the generator from saved weights (e.g. the shipped model) when no checkpoint exists;
+        the discriminator and the optimizers start fresh."""
+        from caloquant.models.io import load_generator
+
+        loaded = load_generator(path)
+        if loaded.cfg != self.gen.cfg:
+            raise CheckpointError(f"{path}: generator is {loaded.cfg.name!r}, this run trains {self.cfg.model!r}")
+        self.gen.load_state_dict(loaded.state_dict())
+
     # -- recipe ------------------------------------------------------------------------------------
     def fit_ecal_target(self, n: int = 1024) -> None:
         """Sampling fraction versus Ep of the training data: a quadratic fit of sum(image)/Ep."""
