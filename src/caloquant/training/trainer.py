@@ -181,11 +181,15 @@ class Trainer:
         autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16)
         self.gen.train()
         self.disc.train()
+        # Real and fake go through the discriminator as ONE batch: its BatchNorm layers (the last one
+        # right before the heads) would otherwise normalise each batch on its own, which fixes the batch
+        # mean of the real/fake logit and leaves the discriminator blind to what separates the two.
         # discriminator
         with autocast:
             fake = self._gen_fwd(torch.from_numpy(n_d).to(dev) * scale)
-            p_real, aux_real, _ = self._disc_fwd(real)
-            p_fake, aux_fake, _ = self._disc_fwd(fake.detach())
+            p_both, aux_both, _ = self._disc_fwd(torch.cat([real, fake.detach().to(real.dtype)]))
+            p_real, p_fake = p_both[:b], p_both[b:]
+            aux_real, aux_fake = aux_both[:b], aux_both[b:]
         d_bce = self.bce(p_real.float().clamp(1e-7, 1 - 1e-7), ones) + \
             self.bce(p_fake.float().clamp(1e-7, 1 - 1e-7), zeros)
         d_aux = _mape(ep / 100.0, aux_real.float()) + _mape(ep / 100.0, aux_fake.float())
@@ -196,7 +200,8 @@ class Trainer:
         # generator
         with autocast:
             fake = self._gen_fwd(torch.from_numpy(n_g).to(dev) * scale)
-            p_fake, aux_fake, _ = self._disc_fwd(fake)
+            p_both, aux_both, _ = self._disc_fwd(torch.cat([real, fake.to(real.dtype)]))
+            p_fake, aux_fake = p_both[b:], aux_both[b:]
         ecal_sum = fake.float().sum(dim=(1, 2, 3))
         g_bce = self.bce(p_fake.float().clamp(1e-7, 1 - 1e-7), torch.ones(b, device=dev))
         g_aux = _mape(ep / 100.0, aux_fake.float())
