@@ -20,11 +20,11 @@ demo: $(STAMP)
 	$(BIN)/caloquant demo -o demo-out
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests scripts
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests scripts
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

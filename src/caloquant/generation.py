@@ -51,26 +51,32 @@ def iter_generated_at(gen: Any, ep: np.ndarray, seed: int, *,
 def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, count: int,
                      energy: tuple[float, float], seed: int, batch_size: int = 128, threads: int = 2,
                      strict: bool = False, on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Generate ``count`` showers into ``out`` (atomically); returns what was recorded in the file."""
-    import torch
-
+    """Generate ``count`` showers into ``out`` (atomically) with any model: the shipped default, a weights
+    file, or a `caloquant quantize` directory (its engine and precision). Returns the file attributes."""
     from caloquant.data import ShowerWriter
-    from caloquant.models.io import load_generator, read_metadata
+    from caloquant.engines.base import generate_batches
+    from caloquant.models.io import read_metadata
     from caloquant.models.shipped import file_sha256, resolve_generator_path
+    from caloquant.precision.modeldir import MODEL_JSON, load_engine, read_model_dir
 
     for value, name in ((count, "--count"), (batch_size, "--batch-size"), (threads, "--threads")):
         if value <= 0:
             raise InputValueError(f"{name} {value}: must be a positive integer")
-    path = resolve_generator_path(model)
-    info = read_metadata(path)["info"]
-    trained = info.get("energy_range_gev")
+    if model is not None and (Path(model) / MODEL_JSON).is_file():
+        meta = read_model_dir(model)
+        trained = (meta.get("source_model") or {}).get("energy_range_gev")
+        digest = ",".join(f"{k}:{v}" for k, v in meta["sha256"].items())
+    else:
+        path = resolve_generator_path(model)
+        trained = read_metadata(path)["info"].get("energy_range_gev")
+        digest = file_sha256(path)
     check_trained_range(*energy, tuple(trained) if trained else None, strict=strict)
-    gen = load_generator(path)
-    torch.set_num_threads(threads)
-    attrs = {"generator": f"caloquant 3DGAN ({Path(path).name})", "model_sha256": file_sha256(path),
-             "seed": seed, "energy_range_gev": list(energy), "engine": "torch fp32", "batch_size": batch_size}
+    engine = load_engine(model, threads=threads)
+    attrs = {"generator": "caloquant 3DGAN", "model": str(model or "shipped default"), "model_sha256": digest,
+             "seed": seed, "energy_range_gev": list(energy), "engine": f"{engine.name} {engine.precision}",
+             "batch_size": batch_size}
     with ShowerWriter(out, attrs=attrs) as writer:
-        for ecal, ep in iter_generated(gen, count=count, energy=energy, seed=seed, batch_size=batch_size):
+        for ecal, ep in generate_batches(engine, count=count, energy=energy, seed=seed, batch_size=batch_size):
             writer.append(ecal, ep)
             if on_batch:
                 on_batch(len(ecal))

@@ -11,6 +11,7 @@ from caloquant.cli import (
     demo_cmd,
     info_cmd,
     model_cmds,
+    quantize_cmd,
     simulate_cmds,
     train_cmd,
     validate_cmd,
@@ -38,7 +39,8 @@ def _main(
     """caloquant: fast calorimeter showers at reduced precision, validated against Geant4."""
 
 
-for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, bench_cmds, demo_cmd):
+for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, quantize_cmd, bench_cmds,
+               demo_cmd):
     module.register(app)
 
 if __name__ == "__main__":

@@ -1,0 +1,53 @@
+"""Per-layer precision maps keyed by PyTorch module names (CONVENTIONS), read back from exported graphs.
+
+The ONNX exporter names nodes after the module path ("/paths.0/conv2/conv/Conv"); OpenVINO keeps those
+names, so each convolution of a quantized graph can be traced to the module it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+__all__ = ["module_name", "onnx_layer_precisions", "openvino_layer_precisions"]
+
+_CONV_TYPES = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+
+
+def module_name(node_name: str) -> str:
+    """'/paths.0/conv2/conv/Conv' -> 'paths.0.conv2.conv'; '/dense/Gemm' -> 'dense'."""
+    parts = [p for p in node_name.strip("/").split("/") if p]
+    if len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def onnx_layer_precisions(path: str | os.PathLike[str]) -> dict[str, str]:
+    """For each conv/dense node of an ONNX file: 'int8' when fed by DequantizeLinear (QDQ), else 'fp32'."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    producers = {out: node for node in model.graph.node for out in node.output}
+    result = {}
+    for node in model.graph.node:
+        if node.op_type not in _CONV_TYPES:
+            continue
+        feeders = [producers.get(i) for i in node.input[:2]]
+        int8 = all(f is not None and f.op_type == "DequantizeLinear" for f in feeders)
+        result[module_name(node.name)] = "int8" if int8 else "fp32"
+    return result
+
+
+def openvino_layer_precisions(model: object) -> dict[str, str]:
+    """For each Convolution / ConvolutionBackpropData / MatMul of an OpenVINO model: 'int8' when its data
+    input comes from a FakeQuantize, else 'fp32'."""
+    result = {}
+    for op in model.get_ordered_ops():  # type: ignore[attr-defined]
+        if op.get_type_name() not in ("Convolution", "ConvolutionBackpropData", "MatMul"):
+            continue
+        src = op.input_value(0).get_node()
+        while src.get_type_name() in ("Convert", "Reshape", "Transpose") and src.get_input_size():
+            src = src.input_value(0).get_node()
+        name = re.sub(r"/WithoutBiases$", "", op.get_friendly_name())
+        result[module_name(name)] = "int8" if src.get_type_name() == "FakeQuantize" else "fp32"
+    return result

@@ -1,0 +1,71 @@
+"""Self-describing model directories (`caloquant.json` + engine files) and loading any model as an Engine."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from caloquant.errors import CheckpointError
+
+__all__ = ["MODEL_JSON", "load_engine", "read_model_dir", "write_model_dir"]
+
+MODEL_JSON = "caloquant.json"
+
+
+def write_model_dir(out: Path, *, engine: str, recipe: Any, latent: int, info: dict[str, Any],
+                    source: dict[str, Any] | None) -> None:
+    from caloquant._atomic import write_json_atomic
+    from caloquant.metadata import metadata
+    from caloquant.models.shipped import file_sha256
+
+    files = info.pop("files")
+    payload = metadata(seed=getattr(recipe, "seed", None), extra={
+        "kind": "quantized model", "engine": engine, "precision": recipe.precision, "recipe": recipe.to_json(),
+        "latent": latent, "input": "z = (Ep / 100 GeV) * n, float32 (batch, latent)",
+        "output": "showers (batch, 25, 25, 25) GeV, axes x, y, layer", "files": files,
+        "sha256": {f: file_sha256(out / f) for f in files},
+        "source_model": source or {}, **info})
+    write_json_atomic(out / MODEL_JSON, payload)
+
+
+def read_model_dir(path: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        meta = json.loads((path / MODEL_JSON).read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no {MODEL_JSON} (not a caloquant model directory)") from None
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path / MODEL_JSON}: not valid JSON ({exc.msg})") from None
+    for f in meta.get("files", []):
+        if not (path / f).is_file():
+            raise CheckpointError(f"{path}: {MODEL_JSON} lists {f}, which is missing")
+    return meta
+
+
+def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, streams: int = 1) -> Any:
+    """An Engine for: None (shipped default, torch fp32), a weights file (torch fp32) or a model directory."""
+    from caloquant.models.io import load_generator
+    from caloquant.models.shipped import resolve_generator_path
+
+    if model is not None and Path(model).is_dir() and (Path(model) / MODEL_JSON).exists():
+        path = Path(model)
+        meta = read_model_dir(path)
+        engine, precision, latent = meta["engine"], meta["precision"], int(meta["latent"])
+        if engine == "torch":
+            from caloquant.engines.torch_engine import TorchEngine
+
+            return TorchEngine(load_generator(path / "generator.safetensors"), precision, threads=threads)
+        if engine == "onnxruntime":
+            from caloquant.engines.onnxruntime_engine import OnnxRuntimeEngine
+
+            return OnnxRuntimeEngine(path / "model.onnx", precision, threads=threads, latent=latent)
+        if engine == "openvino":
+            from caloquant.engines.openvino_engine import OpenVINOEngine
+
+            return OpenVINOEngine(path / "model.xml", precision, threads=threads, streams=streams, latent=latent)
+        raise CheckpointError(f"{path / MODEL_JSON}: unknown engine {engine!r}")
+    from caloquant.engines.torch_engine import TorchEngine
+
+    return TorchEngine(load_generator(resolve_generator_path(model)), "fp32", threads=threads)

@@ -1,0 +1,156 @@
+"""`quantize`: a trained generator -> a model directory for one engine at one precision.
+
+The directory holds the engine's files taking z and ``caloquant.json`` (recipe, per-layer precision map,
+calibration details, weight hashes, versions). Handlers are registered per (engine, precision); the
+mechanics come from the engines' own tools (OpenVINO conversion, NNCF, ONNX Runtime quantize_static).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from caloquant.engines.base import check_supported
+from caloquant.errors import OutputError
+from caloquant.precision.calibration import calibration_latents
+from caloquant.precision.modeldir import write_model_dir
+from caloquant.precision.recipes import Int8StaticConfig, Recipe
+
+__all__ = ["quantize"]
+
+Handler = Callable[[Any, Recipe, Path], dict[str, Any]]
+_HANDLERS: dict[tuple[str, str], Handler] = {}
+
+
+def _register(engine: str, *precisions: str) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        for p in precisions:
+            _HANDLERS[(engine, p)] = fn
+        return fn
+
+    return deco
+
+
+@_register("torch", "fp32", "bf16")
+def _torch(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
+    from caloquant.models.io import save_generator
+
+    save_generator(out / "generator.safetensors", gen)
+    return {"files": ["generator.safetensors"], "layer_precisions": {}}
+
+
+@_register("onnxruntime", "fp32")
+def _ort_fp32(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
+    from caloquant.engines.export import export_onnx
+
+    export_onnx(gen, out / "model.onnx")
+    return {"files": ["model.onnx"], "layer_precisions": {}}
+
+
+@_register("onnxruntime", "int8")
+def _ort_int8(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    from caloquant.engines.export import export_onnx
+    from caloquant.precision.layer_map import onnx_layer_precisions
+
+    assert isinstance(recipe, Int8StaticConfig)
+    z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, gen.cfg.latent)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([z[s : s + 16] for s in range(0, len(z), 16)])
+
+        def get_next(self) -> dict | None:
+            batch = next(self.batches, None)
+            return None if batch is None else {"z": batch}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = export_onnx(gen, Path(tmp) / "fp32.onnx")
+        names = [n.name for n in onnx.load(str(fp32)).graph.node]
+        exclude = [n for n in names if n.startswith("/final/")] if recipe.keep_output_float else []
+        method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                  "percentile": CalibrationMethod.Percentile}[recipe.calibration_method]
+        from caloquant._atomic import atomic_path
+
+        with atomic_path(out / "model.onnx", suffix=".onnx") as target:
+            quantize_static(str(fp32), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
+                            calibrate_method=method, nodes_to_exclude=exclude,
+                            extra_options={"ActivationSymmetric": recipe.symmetric})
+    return {"files": ["model.onnx"], "layer_precisions": onnx_layer_precisions(out / "model.onnx"),
+            "calibration": {"tool": "onnxruntime.quantization.quantize_static (QDQ, per-channel weights)",
+                            "excluded_nodes": exclude}}
+
+
+@_register("openvino", "fp32", "bf16", "fp16", "int8")
+def _openvino(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
+    import openvino as ov
+
+    from caloquant.engines.export import export_onnx
+    from caloquant.precision.layer_map import openvino_layer_precisions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = ov.convert_model(str(export_onnx(gen, Path(tmp) / "fp32.onnx")))
+    info: dict[str, Any] = {}
+    if isinstance(recipe, Int8StaticConfig):
+        import nncf
+
+        z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, gen.cfg.latent)
+        ignored = nncf.IgnoredScope(patterns=[r"/final/.*"], validate=False) if recipe.keep_output_float else None
+        from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+
+        advanced = AdvancedQuantizationParameters()
+        if recipe.calibration_method == "percentile":
+            from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+            advanced = AdvancedQuantizationParameters(
+                activations_range_estimator_params=RangeEstimatorParametersSet.MEAN_QUANTILE)
+        model = nncf.quantize(
+            model, nncf.Dataset([z[i : i + 1] for i in range(len(z))]), subset_size=len(z),
+            preset=nncf.QuantizationPreset.PERFORMANCE if recipe.symmetric else nncf.QuantizationPreset.MIXED,
+            ignored_scope=ignored, advanced_parameters=advanced)
+        info["calibration"] = {"tool": f"nncf.quantize {nncf.__version__}",
+                               "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
+                               "ignored": [r"/final/.*"] if recipe.keep_output_float else []}
+    _save_ir(model, out, compress_to_fp16=recipe.precision == "fp16")
+    info.update(files=["model.xml", "model.bin"], layer_precisions=openvino_layer_precisions(model))
+    return info
+
+
+def _save_ir(model: Any, out: Path, *, compress_to_fp16: bool) -> None:
+    import shutil
+
+    import openvino as ov
+
+    staging = Path(tempfile.mkdtemp(prefix=".openvino-", dir=out))
+    try:
+        ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=compress_to_fp16)
+        os.replace(staging / "model.bin", out / "model.bin")
+        os.replace(staging / "model.xml", out / "model.xml")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def quantize(generator: Any, recipe: Recipe, *, engine: str, out: str | os.PathLike[str],
+             source: dict[str, Any] | None = None) -> Path:
+    """Write ``out`` for ``engine`` at ``recipe.precision``; returns the directory."""
+    check_supported(engine, recipe.precision)
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out}: {exc.strerror}") from None
+    info = _HANDLERS[(engine, recipe.precision)](generator, recipe, out)
+    write_model_dir(out, engine=engine, recipe=recipe, latent=generator.cfg.latent, info=info, source=source)
+    return out

@@ -1,0 +1,85 @@
+"""One contract for every engine and precision: quantize the tiny model, load it, generate by the contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from caloquant.cli.main import app
+from caloquant.engines.base import ENGINE_PRECISIONS, check_supported, generate_batches
+from caloquant.errors import InputValueError
+from caloquant.models import GANConfig, Generator
+from caloquant.models.io import save_generator
+from caloquant.precision import load_engine, quantize, recipe_for
+
+PAIRS = [(e, p) for e, ps in ENGINE_PRECISIONS.items() for p in ps]
+# relative L1 distance to fp32 allowed on the untrained tiny model (outputs hug the ReLU threshold)
+LIMIT = {"fp32": 1e-5, "fp16": 5e-3, "int8": 0.1, "bf16": 0.3}
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Generator:
+    torch.manual_seed(1)
+    gen = Generator(GANConfig.tiny()).train()
+    with torch.no_grad():
+        for _ in range(3):
+            gen(torch.randn(16, 200) * 3)
+    return gen.eval()
+
+
+@pytest.fixture(scope="module")
+def reference(tiny: Generator) -> np.ndarray:
+    from caloquant.engines.torch_engine import TorchEngine
+
+    return np.concatenate([s for s, _ in generate_batches(TorchEngine(tiny, "fp32", threads=1), count=24, seed=2,
+                                                          batch_size=8)])
+
+
+@pytest.mark.parametrize(("engine", "precision"), PAIRS)
+def test_engine_contract(tmp_path: Path, tiny: Generator, reference: np.ndarray, engine: str, precision: str) -> None:
+    options = {"calibration_size": 32} if precision == "int8" else {}
+    out = quantize(tiny, recipe_for(precision, **options), engine=engine, out=tmp_path / "m")
+    meta = json.loads((out / "caloquant.json").read_text())
+    assert meta["engine"] == engine and meta["precision"] == precision and meta["schema_version"] == 1
+    assert all(len(h) == 64 for h in meta["sha256"].values())
+    runner = load_engine(out, threads=1)
+    a = np.concatenate([s for s, _ in generate_batches(runner, count=24, seed=2, batch_size=8)])
+    b = np.concatenate([s for s, _ in generate_batches(runner, count=24, seed=2, batch_size=8)])
+    assert a.shape == (24, 25, 25, 25) and a.dtype == np.float32
+    assert (a >= 0).all() and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)  # deterministic for one seed
+    assert np.abs(a - reference).sum() / reference.sum() <= LIMIT[precision]
+    if precision == "int8":
+        layers = meta["layer_precisions"]
+        assert sum(v == "int8" for v in layers.values()) >= len(layers) - 2
+        assert layers.get("final") == "fp32"  # the five-decade output layer stays in float
+
+
+def test_unsupported_precision_names_the_engines_that_can() -> None:
+    with pytest.raises(InputValueError, match="engines that run it: openvino"):
+        check_supported("torch", "fp16")
+    with pytest.raises(InputValueError, match="--engine 'tensorrt'"):
+        check_supported("tensorrt", "fp32")
+
+
+def test_cli_quantize_then_generate(tmp_path: Path, tiny: Generator) -> None:
+    weights = tmp_path / "tiny.safetensors"
+    save_generator(weights, tiny, info={"energy_range_gev": [100.0, 500.0]})
+    runner = CliRunner()
+    res = runner.invoke(app, ["quantize", "--model", str(weights), "--precision", "fp16", "--engine", "onnxruntime",
+                              "-o", str(tmp_path / "q")])
+    assert res.exit_code == 2 and "engines that run it: openvino" in res.output
+    res = runner.invoke(app, ["quantize", "--model", str(weights), "--precision", "int8", "--engine", "openvino",
+                              "--calibration-size", "16", "-o", str(tmp_path / "q")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["generate", "--model", str(tmp_path / "q"), "-n", "10", "-o", str(tmp_path / "g.h5")])
+    assert res.exit_code == 0, res.output
+    from caloquant.data import open_showers
+
+    src = open_showers(tmp_path / "g.h5")
+    assert src.n_showers == 10 and "openvino int8" in src.attrs["engine"]
