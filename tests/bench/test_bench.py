@@ -24,3 +24,22 @@ def test_bench_validate_small() -> None:
     r = bench_validate(count=300, plots=False)
     assert r["kind"] == "bench validate" and r["n_quantities"] > 50
     assert r["seconds_total"] >= r["seconds_without_voxel_classifier"] > 0
+
+
+def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
+    import torch
+
+    from caloquant.bench.precision import bench_precision, render_markdown
+    from caloquant.models import GANConfig, Generator
+    from caloquant.models.io import save_generator
+
+    torch.manual_seed(0)
+    weights = tmp_path / "tiny.safetensors"
+    save_generator(weights, Generator(GANConfig.tiny()).eval())
+    r = bench_precision(str(weights), configs=(("torch", "fp32"), ("openvino", "fp32"), ("openvino", "int8")),
+                        batch_size=8, threads=1, repeats=2, physics_count=60, calibration_size=16)
+    rows = {(x["engine"], x["precision"]): x for x in r["results"]}
+    assert rows[("openvino", "fp32")]["speedup_vs_openvino_fp32"] == 1.0
+    assert rows[("openvino", "int8")]["model_bytes"] < rows[("openvino", "fp32")]["model_bytes"]
+    assert "physics" in rows[("openvino", "int8")]
+    assert render_markdown(r).count("\n") == 5

@@ -109,3 +109,42 @@ def bench_validate_cmd(
         write_json_atomic(out, result)
     if check and not result["meets_target"]:
         raise typer.Exit(1)
+
+
+@bench_app.command("precision")
+@handle_errors
+def bench_precision_cmd(
+    model: Annotated[Path | None, typer.Option(help="Weights file or run directory (default: shipped).")] = None,
+    configs: Annotated[str, typer.Option(help="Comma-separated engine:precision pairs (default: all).")] = "",
+    batch_size: Annotated[int, typer.Option(help="Showers per batch.")] = 128,
+    threads: Annotated[int, typer.Option(help="Threads.")] = 2,
+    repeats: Annotated[int, typer.Option(help="Timed batches (median reported).")] = 10,
+    physics_count: Annotated[int, typer.Option(help="Paired showers for the physics verdict (0: skip).")] = 2000,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file (Markdown next to it).")] = None,
+) -> None:
+    """Engine x precision x tool: showers/s, ms per batch, model size, peak memory, physics verdict."""
+    from caloquant.bench.precision import DEFAULT_CONFIGS, bench_precision, render_markdown
+    from caloquant.errors import InputValueError
+
+    require_positive(batch_size, "--batch-size")
+    require_positive(threads, "--threads")
+    require_positive(repeats, "--repeats")
+    pairs = DEFAULT_CONFIGS
+    if configs:
+        try:
+            pairs = tuple(tuple(c.split(":")) for c in configs.split(","))  # type: ignore[misc]
+        except ValueError:
+            raise InputValueError(f"--configs {configs!r}: expected engine:precision[,engine:precision...]") from None
+        if any(len(p) != 2 for p in pairs):
+            raise InputValueError(f"--configs {configs!r}: expected engine:precision[,engine:precision...]")
+    with console.status("bench precision") as status:
+        result = bench_precision(str(model) if model else None, configs=pairs, batch_size=batch_size,
+                                 threads=threads, repeats=repeats, physics_count=physics_count,
+                                 on_stage=lambda s: status.update(f"bench precision: {s}"))
+    table = render_markdown(result)
+    console.print(table)
+    if out is not None:
+        from caloquant._atomic import write_json_atomic, write_text_atomic
+
+        write_json_atomic(out, result)
+        write_text_atomic(out.with_suffix(".md"), table)

@@ -68,7 +68,7 @@ def fpd(x: np.ndarray, y: np.ndarray, *, n_points: int = 8, seed: int = 0, repea
 def _fpd_once(x: np.ndarray, y: np.ndarray, *, n_points: int, seed: int) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     n_max = min(len(x), len(y))
-    sizes = np.linspace(max(n_max // 5, 50), n_max, n_points).astype(int)
+    sizes = np.linspace(min(max(n_max // 5, 50), n_max // 2), n_max, n_points).astype(int)
     vals = []
     for n in sizes:
         xi = x[rng.choice(len(x), n, replace=False)]

@@ -33,7 +33,7 @@ def bootstrap_se(
         raise ValueError(f"bootstrap needs at least 2 events, got {n}")
     rng = np.random.default_rng(seed)
     draws = np.stack([np.asarray(statistic(rng.integers(0, n, n)), dtype=np.float64) for _ in range(n_boot)])
-    return draws.std(axis=0, ddof=1)
+    return np.nanstd(draws, axis=0, ddof=1)
 
 
 def split_half(

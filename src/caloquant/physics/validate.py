@@ -221,8 +221,15 @@ def _response(fs: EventFeatures, fr: EventFeatures, rows: list[dict], tol: dict,
               cfg: ValidationConfig) -> dict[str, Any]:
     def fit(f: EventFeatures, idx: np.ndarray) -> np.ndarray:
         pts = response_points(f, idx)
+        if len(pts["ep"]) < 3:  # a resample that emptied a bin: no fit (ignored by the bootstrap)
+            return np.full(3, np.nan)
         return np.array([linearity(pts)[0], *resolution_fit(pts)])
 
+    if min(len(response_points(fs)["ep"]), len(response_points(fr)["ep"])) < 3:
+        # fewer than three populated 50 GeV bins: no linearity or resolution fit to judge
+        return {"sample": {k2: v.tolist() for k2, v in response_points(fs).items()},
+                "reference": {k2: v.tolist() for k2, v in response_points(fr).items()},
+                "fit_sample": None, "fit_reference": None}
     vs, es, vr, er, base = _boot_pair(fit, fs, fr, cfg)
     for j, (name, t) in enumerate((("linearity slope", tol["linearity"]), ("resolution a (stochastic)",
                                                                             tol["resolution"]),

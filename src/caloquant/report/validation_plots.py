@@ -67,6 +67,8 @@ def _response(metrics: dict[str, Any], out: Path) -> list[Path]:
         ax2.errorbar(d["ep"], 100 * np.asarray(d["resolution"]), yerr=100 * np.asarray(d["resolution_se"]), fmt=marker,
                      color=color, label=name)
         fit = resp[f"fit_{who}"]
+        if fit is None:
+            continue
         e = np.linspace(100, 500, 100)
         ax2.plot(e, 100 * np.sqrt(fit["a"] ** 2 / e + fit["b"] ** 2), "-", color=color, lw=1,
                  label=f"a = {100 * fit['a']:.1f} %/sqrt(E), b = {100 * fit['b']:.2f} %")

@@ -1,0 +1,101 @@
+"""`caloquant bench precision`: engine x precision x tool on one model, one run, same data.
+
+Speed from isolated processes (throughput, ms per batch median and p99, model size, peak memory), ratios
+against OpenVINO fp32 and PyTorch fp32 eager measured in the same run, and a physics verdict for each
+candidate from paired showers (same latents) against PyTorch fp32 with `validate --paired`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from caloquant.metadata import machine_info, metadata
+
+__all__ = ["DEFAULT_CONFIGS", "bench_precision", "render_markdown"]
+
+DEFAULT_CONFIGS: tuple[tuple[str, str], ...] = (
+    ("torch", "fp32"), ("torch", "bf16"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"),
+    ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "fp16"), ("openvino", "int8"),
+)
+
+
+def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int) -> dict[str, Any]:
+    from caloquant.generation import generate_to_file
+    from caloquant.physics.api import run_validation
+
+    samples = tmp / f"{model_dir.name}.h5"
+    generate_to_file(model_dir, samples, count=count, energy=(100.0, 500.0), seed=seed)
+    metrics, _ = run_validation(samples, reference, tmp / f"val-{model_dir.name}", paired=True,
+                                voxel_classifier=False, plots=False, seed=seed, n_boot=50)
+    p = metrics["paired"]
+    return {"compatible": metrics["compatible"], "n_incompatible": metrics["n_incompatible"],
+            "pixelwise_abs_sum_gev": p["pixelwise_abs_sum_gev"]["value"],
+            "pixelwise_relative": p["pixelwise_relative"]["value"],
+            "tail_relative": p["tail_relative_to_tail_energy"]["value"],
+            "mse_projections": metrics["mse_projections"]["all"]["value"]}
+
+
+def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, str]] = DEFAULT_CONFIGS,
+                    batch_size: int = 128, threads: int = 2, repeats: int = 10, physics_count: int = 2000,
+                    seed: int = 1, calibration_size: int = 512,
+                    on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
+    from caloquant.bench.inference import measure_model_isolated
+    from caloquant.generation import generate_to_file
+    from caloquant.models.io import load_generator
+    from caloquant.models.shipped import resolve_generator_path
+    from caloquant.precision import quantize, recipe_for
+
+    say = on_stage or (lambda _s: None)
+    path = resolve_generator_path(model)
+    gen = load_generator(path)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        dirs = {}
+        for engine, precision in configs:
+            say(f"converting {engine} {precision}")
+            options = {"calibration_size": calibration_size} if precision == "int8" else {}
+            dirs[(engine, precision)] = quantize(gen, recipe_for(precision, **options), engine=engine,
+                                                 out=tmp / f"{engine}-{precision}")
+        reference = tmp / "reference_fp32.h5"
+        if physics_count:
+            say("reference showers (torch fp32)")
+            generate_to_file(path, reference, count=physics_count, energy=(100.0, 500.0), seed=seed)
+        for (engine, precision), d in dirs.items():
+            say(f"timing {engine} {precision}")
+            row = {"tool": "caloquant" if precision != "int8" else ("NNCF quantize" if engine == "openvino"
+                                                                    else "ORT quantize_static"),
+                   **measure_model_isolated(d, batch_size=batch_size, threads=threads, repeats=repeats, seed=seed)}
+            if physics_count:
+                say(f"physics {engine} {precision}")
+                row["physics"] = _physics(d, reference, tmp, physics_count, seed)
+            rows.append(row)
+    base = {r["engine"] + r["precision"]: r["showers_per_s"] for r in rows}
+    for r in rows:
+        if "openvinofp32" in base:
+            r["speedup_vs_openvino_fp32"] = r["showers_per_s"] / base["openvinofp32"]
+        if "torchfp32" in base:
+            r["speedup_vs_torch_fp32"] = r["showers_per_s"] / base["torchfp32"]
+    return metadata(seed=seed, extra={"kind": "bench precision", "machine": machine_info(), "model": str(path),
+                                      "conditions": {"batch_size": batch_size, "threads": threads, "streams": 1,
+                                                     "repeats": repeats, "physics_showers": physics_count},
+                                      "results": rows})
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    head = ("| engine | precision | tool | showers/s | ms/batch (median, p99) | vs OpenVINO fp32 | vs torch fp32 | "
+            "model MB | peak MB | physics vs fp32 | pixel-wise rel. |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in result["results"]:
+        ph = r.get("physics", {})
+        verdict = "" if not ph else ("pass" if ph["compatible"] else f"fail ({ph['n_incompatible']})")
+        rel = "" if not ph else f"{100 * ph['pixelwise_relative']:.3g} %"
+        lines.append(f"| {r['engine']} | {r['precision']} | {r['tool']} | {r['showers_per_s']:.0f} | "
+                     f"{r['ms_per_batch_median']:.1f}, {r['ms_per_batch_p99']:.1f} | "
+                     f"{r.get('speedup_vs_openvino_fp32', float('nan')):.2f}x | "
+                     f"{r.get('speedup_vs_torch_fp32', float('nan')):.2f}x | {r['model_bytes'] / 1e6:.2f} | "
+                     f"{r['peak_rss_mb']:.0f} | {verdict} | {rel} |")
+    return "\n".join(lines) + "\n"
