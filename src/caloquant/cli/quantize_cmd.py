@@ -16,13 +16,19 @@ __all__ = ["register"]
 @handle_errors
 def quantize_cmd(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output model directory.")],
-    precision: Annotated[str, typer.Option(help="fp32, bf16, fp16 or int8.")] = "int8",
+    precision: Annotated[str, typer.Option(help="fp32, bf16, fp16, int8 or auto (physics-driven tuner).")] = "int8",
     engine: Annotated[str, typer.Option(help="openvino, onnxruntime or torch.")] = "openvino",
     model: Annotated[Path | None, typer.Option(help="Weights file or run directory (default: shipped).")] = None,
     calibration_size: Annotated[int, typer.Option(help="int8: calibration latent vectors.")] = 512,
     calibration_method: Annotated[str, typer.Option(help="int8: minmax, percentile or entropy.")] = "minmax",
     symmetric: Annotated[bool, typer.Option(help="int8: symmetric activations (OpenVINO deconv needs it).")] = True,
     keep_output_float: Annotated[bool, typer.Option(help="int8: keep the last convolution in float.")] = True,
+    time_budget: Annotated[float, typer.Option(help="auto: seconds the search may take.")] = 1800.0,
+    validation_size: Annotated[int, typer.Option(help="auto: paired showers per trial.")] = 2000,
+    reference_size: Annotated[int, typer.Option(help="auto: judge at the statistical resolution of N showers.")]
+    = 10000,
+    fallback: Annotated[str, typer.Option(help="auto: precision of layers kept out of int8 (bf16 or fp32).")]
+    = "bf16",
 ) -> None:
     """Quantize or convert the generator; `caloquant generate --model DIR` runs the result."""
     from caloquant.engines.base import check_supported
@@ -30,6 +36,9 @@ def quantize_cmd(
     from caloquant.models.shipped import file_sha256, resolve_generator_path
     from caloquant.precision import quantize, recipe_for
 
+    if precision == "auto":
+        _auto(out, engine, model, calibration_size, time_budget, validation_size, reference_size, fallback)
+        return
     check_supported(engine, precision)
     options = {}
     if precision == "int8":
@@ -53,6 +62,40 @@ def quantize_cmd(
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
     console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
+
+
+def _auto(out: Path, engine: str, model: Path | None, calibration_size: int, time_budget: float,
+          validation_size: int, reference_size: int, fallback: str) -> None:
+    from caloquant.errors import InputValueError
+    from caloquant.models.io import load_generator, read_metadata
+    from caloquant.models.shipped import file_sha256, resolve_generator_path
+    from caloquant.precision.tuner import AutoConfig, tune_to_dir
+
+    if engine != "openvino":
+        raise InputValueError(f"--precision auto runs on openvino (int8 with bf16/fp32 fallback), not {engine}")
+    cfg = AutoConfig(time_budget_s=time_budget, validation_size=validation_size, reference_size=reference_size,
+                     fallback=fallback, calibration_size=calibration_size)
+    path = resolve_generator_path(model)
+    info = read_metadata(path)["info"]
+    source = {"path": str(path), "sha256": file_sha256(path), "energy_range_gev": info.get("energy_range_gev"),
+              "step": info.get("step")}
+    levels = {name: logging.getLogger(name).level for name in ("", "nncf")}
+    try:
+        for name in levels:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        result = tune_to_dir(load_generator(path), cfg, out, source=source, log=console.print)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    c = result.chosen
+    if result.passed:
+        console.print(f"wrote {out}: {len(c.kept)} layers in {fallback}, the rest int8; passes the physics check; "
+                      f"{c.showers_per_s:.0f} showers/s ({len(result.trials)} trials)")
+        return
+    console.print(f"[bold red]no candidate passed[/] in {len(result.trials)} trials"
+                  f"{' (time budget reached)' if result.stopped_by_budget else ''}; saved the closest to {out} "
+                  f"(score {c.score:.2f}, worst: {c.worst})")
+    raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

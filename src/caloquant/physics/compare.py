@@ -58,11 +58,13 @@ def compare_features(
     seed: int = 0,
     min_layer_fraction: float = 0.01,
     min_events: int = 20,
+    sigma_scale: float = 1.0,
 ) -> list[Comparison]:
     """All quantities in every energy bin with at least ``min_events`` showers in both samples.
 
     Per-layer quantities are compared only in layers holding more than ``min_layer_fraction`` of the
-    reference's energy in that bin.
+    reference's energy in that bin. ``sigma_scale`` rescales both samples' errors, e.g. sqrt(n / N) to
+    judge at the statistical resolution of N showers instead of the n at hand.
     """
     out: list[Comparison] = []
     masks_s = energy_bin_masks(sample.ep, bins)
@@ -79,6 +81,7 @@ def compare_features(
                                             seed=seed))
             er = np.atleast_1d(bootstrap_se(lambda i, q=q, r=r: q.statistic(r, i), len(r), n_boot=n_boot,
                                             seed=seed + 1))
+            es, er = es * sigma_scale, er * sigma_scale
             base = np.atleast_1d(split_half(lambda i, q=q, r=r: q.statistic(r, i), len(r), seed=seed + 2))
             if q.per_layer:
                 fraction = vr / vr.sum()

@@ -64,7 +64,10 @@ def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, strea
         if engine == "openvino":
             from caloquant.engines.openvino_engine import OpenVINOEngine
 
-            return OpenVINOEngine(path / "model.xml", precision, threads=threads, streams=streams, latent=latent)
+            runtime = meta.get("runtime_precision", precision)  # auto: the fallback layers' precision
+            engine = OpenVINOEngine(path / "model.xml", runtime, threads=threads, streams=streams, latent=latent)
+            engine.precision = precision
+            return engine
         raise CheckpointError(f"{path / MODEL_JSON}: unknown engine {engine!r}")
     from caloquant.engines.torch_engine import TorchEngine
 

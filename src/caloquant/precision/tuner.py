@@ -1,0 +1,223 @@
+"""`--precision auto`: the physics-driven mixed-precision tuner (paper A's iLoT idea, with physics as the goal).
+
+Objective: the physics quantities of `validate` (sampling fraction, shapes and Table 3 numbers, moments,
+containment, longitudinal profile, occupancy, cell spectrum), candidate against PyTorch float32 on the
+same latent vectors, judged by the CONVENTIONS rule with the bootstrap errors rescaled to a reference
+size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first; otherwise
+measure each layer's sensitivity (int8 everywhere except that layer), then keep the most sensitive
+layers in the fallback precision (bf16 or fp32) until the candidate passes, then try to give layers back
+to int8; every passing candidate's speed is measured and the fastest kept. A time budget stops the
+search; the best passing model is always saved, or the closest one with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caloquant.errors import InputValueError
+
+__all__ = ["AutoConfig", "TuneResult", "tune", "tune_to_dir"]
+
+
+@dataclass(frozen=True)
+class AutoConfig:
+    validation_size: int = 2000
+    reference_size: int = 10000
+    k: float = 4.0
+    time_budget_s: float = 1800.0
+    fallback: str = "bf16"  # precision of the layers kept out of int8 (OpenVINO inference precision)
+    calibration_size: int = 512
+    batch_size: int = 128
+    threads: int = 2
+    seed: int = 7
+    tolerances: dict[str, float] = field(default_factory=lambda: {
+        "sf_mean": 0.0, "sf_spread": 0.0, "shape_means": 0.0, "shape_stds": 0.0, "profile": 0.0,
+        "containment_tol": 0.0, "moment1": 0.0, "moment2": 0.0, "occupancy": 0.0, "cell_log_energy": 0.0})
+
+    def __post_init__(self) -> None:
+        if self.fallback not in ("bf16", "fp32"):
+            raise InputValueError(f"--fallback {self.fallback!r}: expected bf16 or fp32")
+        if self.validation_size < 200:
+            raise InputValueError(f"--validation-size {self.validation_size}: need at least 200 showers")
+        if self.time_budget_s <= 0:
+            raise InputValueError(f"--time-budget {self.time_budget_s}: must be positive")
+
+
+@dataclass
+class Trial:
+    kept: tuple[str, ...]
+    passed: bool
+    score: float  # max over quantities of |diff| / allowed (< 1 passes)
+    worst: str
+    showers_per_s: float | None
+    seconds: float
+
+
+@dataclass
+class TuneResult:
+    chosen: Trial
+    passed: bool
+    trials: list[Trial]
+    layers: list[str]
+    stopped_by_budget: bool
+
+
+def _pattern(module: str) -> str:
+    """Module 'paths.0.conv2.conv' -> node-name regex for the exported graph ('/paths.0/conv2/conv/...')."""
+    return "/" + "/".join(re.escape(p) for p in module.split(".")) + "/.*"
+
+
+def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], None] | None = None) -> TuneResult:
+    """Search, then write the chosen model to ``out`` (OpenVINO IR + caloquant.json) and trials.jsonl."""
+    import nncf
+    import openvino as ov
+
+    from caloquant.engines.base import generate_batches
+    from caloquant.engines.contract import draw_energies
+    from caloquant.engines.export import export_onnx
+    from caloquant.engines.openvino_engine import OpenVINOEngine
+    from caloquant.engines.torch_engine import TorchEngine
+    from caloquant.physics.compare import compare_features, standard_quantities
+    from caloquant.physics.features import extract_features
+    from caloquant.physics.quantities import validation_quantities
+    from caloquant.precision.calibration import calibration_latents
+    from caloquant.precision.layer_map import openvino_layer_precisions
+    from caloquant.precision.quantize import _save_ir
+
+    say = log or (lambda _m: None)
+    t_start = time.perf_counter()
+    tol = dict(cfg.tolerances)
+    quantities = [*standard_quantities(sf_mean=tol["sf_mean"], sf_spread=tol["sf_spread"],
+                                       shape_means=tol["shape_means"], shape_stds=tol["shape_stds"],
+                                       profile=tol["profile"], containment_tol=tol["containment_tol"]),
+                  *validation_quantities(tol)]
+    ep = draw_energies(cfg.seed, cfg.validation_size, 100.0, 500.0)
+    say(f"float32 reference: {cfg.validation_size} showers (PyTorch)")
+    ref = extract_features(generate_batches(TorchEngine(generator, "fp32", threads=cfg.threads), ep=ep,
+                                            seed=cfg.seed, batch_size=cfg.batch_size))
+    scale = float(np.sqrt(cfg.validation_size / cfg.reference_size))
+    tmp = Path(tempfile.mkdtemp(prefix=".tune-", dir=out))
+    fp32_model = ov.convert_model(str(export_onnx(generator, tmp / "fp32.onnx")))
+    z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, generator.cfg.latent)
+    calib = nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))])
+    hint = "bf16" if cfg.fallback == "bf16" else "fp32"
+    trials: list[Trial] = []
+    models: dict[tuple[str, ...], Any] = {}
+    log_path = out / "trials.jsonl"
+
+    def build(kept: tuple[str, ...]) -> Any:
+        ignored = nncf.IgnoredScope(patterns=[_pattern(m) for m in kept], validate=False) if kept else None
+        return nncf.quantize(fp32_model.clone(), calib, subset_size=len(z_cal),
+                             preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=ignored)
+
+    def evaluate(kept: tuple[str, ...], *, speed: bool) -> Trial:
+        t0 = time.perf_counter()
+        model = build(kept)
+        _save_ir(model, tmp, compress_to_fp16=False)
+        engine = OpenVINOEngine(tmp / "model.xml", hint, threads=cfg.threads)
+        feats = extract_features(generate_batches(engine, ep=ep, seed=cfg.seed, batch_size=cfg.batch_size))
+        rows = compare_features(feats, ref, quantities, k=cfg.k, n_boot=50, seed=cfg.seed, sigma_scale=scale)
+        scores = [(abs(r.diff) / max(r.tolerance, r.k * r.sigma, 1e-12), f"{r.bin} {r.name}") for r in rows]
+        score, worst = max(scores)
+        sps = None
+        if speed and score < 1:
+            z = np.zeros((cfg.batch_size, generator.cfg.latent), np.float32) + 0.5
+            engine.run(z)
+            times = []
+            for _ in range(5):
+                t1 = time.perf_counter()
+                engine.run(z)
+                times.append(time.perf_counter() - t1)
+            sps = cfg.batch_size / float(np.median(times))
+        trial = Trial(kept, bool(score < 1), float(score), worst, sps, time.perf_counter() - t0)
+        models[kept] = model
+        trials.append(trial)
+        with log_path.open("a") as fh:
+            fh.write(json.dumps(asdict(trial)) + "\n")
+        say(f"trial {len(trials)}: {len(kept)} layers kept in {cfg.fallback}: score {score:.2f} "
+            f"({'pass' if score < 1 else 'fail, worst ' + worst})" + (f", {sps:.0f} showers/s" if sps else ""))
+        return trial
+
+    def out_of_time() -> bool:
+        return time.perf_counter() - t_start > cfg.time_budget_s
+
+    full = evaluate((), speed=True)
+    layers = sorted(openvino_layer_precisions(models[()]))
+    stopped = False
+    if not full.passed:
+        say(f"measuring the sensitivity of {len(layers)} layers")
+        sens: list[tuple[float, str]] = []
+        for layer in layers:
+            if out_of_time():
+                stopped = True
+                break
+            sens.append((evaluate((layer,), speed=False).score, layer))
+        order = [name for _, name in sorted(sens)]  # keeping these out of int8 helps most first
+        kept: tuple[str, ...] = ()
+        for layer in order:
+            if out_of_time():
+                stopped = True
+                break
+            kept = (*kept, layer)
+            if evaluate(kept, speed=True).passed:
+                break
+        passing = [t for t in trials if t.passed]
+        if passing and not stopped:  # give layers back to int8 while the candidate still passes
+            best_kept = min(passing, key=lambda t: len(t.kept)).kept
+            for layer in best_kept:
+                if out_of_time():
+                    stopped = True
+                    break
+                trial_kept = tuple(x for x in best_kept if x != layer)
+                if trial_kept and evaluate(trial_kept, speed=True).passed:
+                    best_kept = trial_kept
+    passing = [t for t in trials if t.passed and t.showers_per_s]
+    chosen = max(passing, key=lambda t: t.showers_per_s or 0.0) if passing else min(trials, key=lambda t: t.score)
+    _save_ir(models[chosen.kept], out, compress_to_fp16=False)
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    return TuneResult(chosen, bool(passing), trials, layers, stopped)
+
+
+def tune_to_dir(generator: Any, cfg: AutoConfig, out: Path, *, source: dict[str, Any] | None,
+                log: Callable[[str], None] | None = None) -> TuneResult:
+    """Run the tuner and describe the chosen model in caloquant.json (precision 'auto')."""
+    from caloquant.precision.layer_map import openvino_layer_precisions
+    from caloquant.precision.modeldir import write_model_dir
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "trials.jsonl").unlink(missing_ok=True)
+    result = tune(generator, cfg, out, log=log)
+
+    class _Recipe:
+        precision = "auto"
+        seed = cfg.seed
+
+        @staticmethod
+        def to_json() -> dict[str, Any]:
+            return {"precision": "auto", **asdict(cfg)}
+
+    import openvino as ov
+
+    layer_map = openvino_layer_precisions(ov.Core().read_model(str(out / "model.xml")))
+    layer_map = {k: ("int8" if v == "int8" else cfg.fallback) for k, v in layer_map.items()}
+    info = {"files": ["model.xml", "model.bin", "trials.jsonl"], "runtime_precision": cfg.fallback,
+            "layer_precisions": layer_map,
+            "auto": {"passed": result.passed, "kept_out_of_int8": list(result.chosen.kept),
+                     "score": result.chosen.score, "worst_quantity": result.chosen.worst,
+                     "showers_per_s": result.chosen.showers_per_s, "trials": len(result.trials),
+                     "stopped_by_time_budget": result.stopped_by_budget,
+                     "rule": f"|diff| <= max(tol, {cfg.k:g} sigma), sigma at {cfg.reference_size} showers, "
+                             f"candidate vs PyTorch fp32 on {cfg.validation_size} paired showers"}}
+    write_model_dir(out, engine="openvino", recipe=_Recipe(), latent=generator.cfg.latent, info=info, source=source)
+    return result

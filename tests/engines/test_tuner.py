@@ -1,0 +1,49 @@
+"""The physics-driven tuner on the tiny model: it always saves a model and says whether it passed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from caloquant.engines.base import generate_batches
+from caloquant.errors import InputValueError
+from caloquant.models import GANConfig, Generator
+from caloquant.precision import load_engine
+from caloquant.precision.tuner import AutoConfig, tune_to_dir
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Generator:
+    torch.manual_seed(1)
+    gen = Generator(GANConfig.tiny()).train()
+    with torch.no_grad():
+        for _ in range(3):
+            gen(torch.randn(16, 200) * 3)
+    return gen.eval()
+
+
+def test_tuner_saves_a_runnable_model_and_logs_every_trial(tmp_path: Path, tiny: Generator) -> None:
+    cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=15, calibration_size=32, threads=1,
+                     fallback="fp32")
+    result = tune_to_dir(tiny, cfg, tmp_path, source=None)
+    trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
+    assert len(trials) == len(result.trials) >= 1
+    meta = json.loads((tmp_path / "caloquant.json").read_text())
+    assert meta["precision"] == "auto" and meta["auto"]["passed"] == result.passed
+    assert set(meta["layer_precisions"].values()) <= {"int8", "fp32"}
+    if result.passed:
+        assert result.chosen.showers_per_s and result.chosen.score < 1
+    engine = load_engine(tmp_path, threads=1)
+    x = np.concatenate([s for s, _ in generate_batches(engine, count=8, seed=1)])
+    assert x.shape == (8, 25, 25, 25) and np.isfinite(x).all()
+
+
+def test_auto_config_rejects_bad_values() -> None:
+    with pytest.raises(InputValueError, match="--fallback 'fp16'"):
+        AutoConfig(fallback="fp16")
+    with pytest.raises(InputValueError, match="--time-budget"):
+        AutoConfig(time_budget_s=0)
