@@ -24,3 +24,18 @@ def shower_file(tmp_path: Path, small_showers: tuple[np.ndarray, np.ndarray]) ->
     path = tmp_path / "showers.h5"
     write_3dgan(path, *small_showers)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The tiny 3DGAN generator with non-trivial BatchNorm statistics, in eval mode."""
+    import torch
+
+    from caloquant.models import GANConfig, Generator
+
+    torch.manual_seed(1)
+    gen = Generator(GANConfig.tiny()).train()
+    with torch.no_grad():
+        for _ in range(3):
+            gen(torch.randn(16, 200) * 3)
+    return gen.eval()

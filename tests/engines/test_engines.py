@@ -7,29 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from caloquant.cli.main import app
 from caloquant.engines.base import ENGINE_PRECISIONS, check_supported, generate_batches
 from caloquant.errors import InputValueError
-from caloquant.models import GANConfig, Generator
+from caloquant.models import Generator
 from caloquant.models.io import save_generator
 from caloquant.precision import load_engine, quantize, recipe_for
 
 PAIRS = [(e, p) for e, ps in ENGINE_PRECISIONS.items() for p in ps]
 # relative L1 distance to fp32 allowed on the untrained tiny model (outputs hug the ReLU threshold)
 LIMIT = {"fp32": 1e-5, "fp16": 5e-3, "int8": 0.1, "bf16": 0.3}
-
-
-@pytest.fixture(scope="module")
-def tiny() -> Generator:
-    torch.manual_seed(1)
-    gen = Generator(GANConfig.tiny()).train()
-    with torch.no_grad():
-        for _ in range(3):
-            gen(torch.randn(16, 200) * 3)
-    return gen.eval()
 
 
 @pytest.fixture(scope="module")

@@ -7,23 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from caloquant.engines.base import generate_batches
 from caloquant.errors import InputValueError
-from caloquant.models import GANConfig, Generator
+from caloquant.models import Generator
 from caloquant.precision import load_engine
 from caloquant.precision.tuner import AutoConfig, tune_to_dir
-
-
-@pytest.fixture(scope="module")
-def tiny() -> Generator:
-    torch.manual_seed(1)
-    gen = Generator(GANConfig.tiny()).train()
-    with torch.no_grad():
-        for _ in range(3):
-            gen(torch.randn(16, 200) * 3)
-    return gen.eval()
 
 
 def test_tuner_saves_a_runnable_model_and_logs_every_trial(tmp_path: Path, tiny: Generator) -> None:

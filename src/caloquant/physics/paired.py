@@ -7,14 +7,13 @@ shower's hottest cell in B), where reduced precision fails first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from caloquant.errors import DataFormatError
 
-__all__ = ["PairedAccumulator", "paired_chunks"]
+__all__ = ["PairedAccumulator"]
 
 TAIL_FRACTION = 0.01
 
@@ -66,8 +65,3 @@ class PairedAccumulator:
             "tail_definition": f"cells of the reference below {TAIL_FRACTION:.0%} of that shower's hottest cell",
         }
 
-
-def paired_chunks(a: Iterable[tuple[np.ndarray, np.ndarray]], b: Iterable[tuple[np.ndarray, np.ndarray]],
-                  acc: PairedAccumulator) -> None:
-    for (xa, ea), (xb, eb) in zip(a, b, strict=False):
-        acc.add(xa, ea, xb, eb)

@@ -63,7 +63,7 @@ def _bins(ep_s: np.ndarray, ep_r: np.ndarray, min_events: int = 50) -> dict[str,
     return bins
 
 
-def _stream(path: str | os.PathLike[str], label: str, bins: dict[str, tuple[float, float]], chunk: int,
+def _stream(path: str | os.PathLike[str], bins: dict[str, tuple[float, float]], chunk: int,
             voxel_cap: int, on_chunk: Callable[[int], None] | None,
             pair_with: Any = None, paired: PairedAccumulator | None = None) -> tuple[EventFeatures, ImageAccumulator,
                                                                                    np.ndarray]:
@@ -121,9 +121,9 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
 
     paired = PairedAccumulator() if cfg.paired else None
     cap = cfg.max_classifier_events // 2
-    fs, img_s, vox_s = _stream(samples, "samples", bins, cfg.chunk_size, cap, tick,
+    fs, img_s, vox_s = _stream(samples, bins, cfg.chunk_size, cap, tick,
                                pair_with=src_r if cfg.paired else None, paired=paired)
-    fr, img_r, vox_r = _stream(reference, "reference", bins, cfg.chunk_size, cap, tick)
+    fr, img_r, vox_r = _stream(reference, bins, cfg.chunk_size, cap, tick)
     t_read = time.perf_counter() - t0
     rows: list[dict[str, Any]] = []
     label_bins = tuple(b for lbl, b in bins.items() if lbl != "all")

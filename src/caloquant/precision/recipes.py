@@ -10,38 +10,34 @@ from caloquant.errors import InputValueError
 __all__ = ["BF16Config", "FP16Config", "FP32Config", "Int8StaticConfig", "Recipe", "recipe_for"]
 
 
+class _Serialisable:
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class FP32Config:
+class FP32Config(_Serialisable):
     """Reference precision; OpenVINO is told f32 explicitly (it would pick bf16 on AVX512-BF16 CPUs)."""
 
     precision: str = "fp32"
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class BF16Config:
+class BF16Config(_Serialisable):
     """bfloat16 compute (torch autocast; OpenVINO inference precision hint), fp32 weights on disk."""
 
     precision: str = "bf16"
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class FP16Config:
+class FP16Config(_Serialisable):
     """fp16-stored weights computed in fp32 (no native fp16 arithmetic assumed), as TFLite fp16 ran on CPU."""
 
     precision: str = "fp16"
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Int8StaticConfig:
+class Int8StaticConfig(_Serialisable):
     """Post-training static int8 with calibration on the model's own input distribution.
 
     Attributes:
@@ -68,9 +64,6 @@ class Int8StaticConfig:
         if self.calibration_method not in ("minmax", "percentile", "entropy"):
             raise InputValueError(f"--calibration-method {self.calibration_method!r}: expected minmax, percentile "
                                   "or entropy")
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 Recipe = FP32Config | BF16Config | FP16Config | Int8StaticConfig
