@@ -36,7 +36,8 @@ def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
     torch.manual_seed(0)
     weights = tmp_path / "tiny.safetensors"
     save_generator(weights, Generator(GANConfig.tiny()).eval())
-    r = bench_precision(str(weights), configs=(("torch", "fp32"), ("openvino", "fp32"), ("openvino", "int8")),
+    r = bench_precision(str(weights), configs=(("torch", "fp32", "caloquant"), ("openvino", "fp32", "caloquant"),
+                                                    ("openvino", "int8", "caloquant")),
                         batch_size=8, threads=1, repeats=2, physics_count=60, calibration_size=16)
     rows = {(x["engine"], x["precision"]): x for x in r["results"]}
     assert rows[("openvino", "fp32")]["speedup_vs_openvino_fp32"] == 1.0

@@ -72,3 +72,12 @@ def test_cli_quantize_then_generate(tmp_path: Path, tiny: Generator) -> None:
 
     src = open_showers(tmp_path / "g.h5")
     assert src.n_showers == 10 and "openvino int8" in src.attrs["engine"]
+
+
+@pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
+def test_peer_quantizers_with_their_defaults(tmp_path: Path, tiny: Generator, engine: str) -> None:
+    out = quantize(tiny, recipe_for("int8", calibration_size=16, tool_defaults=True), engine=engine, out=tmp_path)
+    meta = json.loads((out / "caloquant.json").read_text())
+    assert "defaults" in meta["calibration"]["tool"]
+    x = np.concatenate([s for s, _ in generate_batches(load_engine(out, threads=1), count=8, seed=2)])
+    assert np.isfinite(x).all() and (x >= 0).all()

@@ -16,10 +16,18 @@ from caloquant.metadata import machine_info, metadata
 
 __all__ = ["DEFAULT_CONFIGS", "bench_precision", "render_markdown"]
 
-DEFAULT_CONFIGS: tuple[tuple[str, str], ...] = (
-    ("torch", "fp32"), ("torch", "bf16"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"),
-    ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "fp16"), ("openvino", "int8"),
+# (engine, precision, tool): "caloquant" = our recipe; "defaults" = the engine's quantizer with its own
+# defaults, the peer a user would try first (ONNX Runtime quantize_static QDQ, NNCF quantize).
+DEFAULT_CONFIGS: tuple[tuple[str, str, str], ...] = (
+    ("torch", "fp32", "caloquant"), ("torch", "bf16", "caloquant"), ("onnxruntime", "fp32", "caloquant"),
+    ("onnxruntime", "int8", "defaults"), ("onnxruntime", "int8", "caloquant"), ("openvino", "fp32", "caloquant"),
+    ("openvino", "bf16", "caloquant"), ("openvino", "fp16", "caloquant"), ("openvino", "int8", "defaults"),
+    ("openvino", "int8", "caloquant"),
 )
+_TOOL_NAMES = {("onnxruntime", "defaults"): "ORT quantize_static (defaults)",
+               ("openvino", "defaults"): "NNCF quantize (defaults)",
+               ("onnxruntime", "caloquant"): "caloquant (ORT QDQ, per-channel, float output layer)",
+               ("openvino", "caloquant"): "caloquant (NNCF symmetric, float output layer)"}
 
 
 def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int) -> dict[str, Any]:
@@ -38,7 +46,7 @@ def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int)
             "mse_projections": metrics["mse_projections"]["all"]["value"]}
 
 
-def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, str]] = DEFAULT_CONFIGS,
+def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, str, str]] = DEFAULT_CONFIGS,
                     batch_size: int = 128, threads: int = 2, repeats: int = 10, physics_count: int = 2000,
                     seed: int = 1, calibration_size: int = 512,
                     on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -55,25 +63,27 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         dirs = {}
-        for engine, precision in configs:
-            say(f"converting {engine} {precision}")
-            options = {"calibration_size": calibration_size} if precision == "int8" else {}
-            dirs[(engine, precision)] = quantize(gen, recipe_for(precision, **options), engine=engine,
-                                                 out=tmp / f"{engine}-{precision}")
+        for engine, precision, tool in configs:
+            say(f"converting {engine} {precision} ({tool})")
+            options: dict = {}
+            if precision == "int8":
+                options = {"calibration_size": calibration_size, "tool_defaults": tool == "defaults"}
+            dirs[(engine, precision, tool)] = quantize(gen, recipe_for(precision, **options), engine=engine,
+                                                       out=tmp / f"{engine}-{precision}-{tool}")
         reference = tmp / "reference_fp32.h5"
         if physics_count:
             say("reference showers (torch fp32)")
             generate_to_file(path, reference, count=physics_count, energy=(100.0, 500.0), seed=seed)
-        for (engine, precision), d in dirs.items():
-            say(f"timing {engine} {precision}")
-            row = {"tool": "caloquant" if precision != "int8" else ("NNCF quantize" if engine == "openvino"
-                                                                    else "ORT quantize_static"),
+        for (engine, precision, tool), d in dirs.items():
+            say(f"timing {engine} {precision} ({tool})")
+            name = _TOOL_NAMES.get((engine, tool), "caloquant") if precision == "int8" else "caloquant"
+            row = {"tool": name,
                    **measure_model_isolated(d, batch_size=batch_size, threads=threads, repeats=repeats, seed=seed)}
             if physics_count:
                 say(f"physics {engine} {precision}")
                 row["physics"] = _physics(d, reference, tmp, physics_count, seed)
             rows.append(row)
-    base = {r["engine"] + r["precision"]: r["showers_per_s"] for r in rows}
+    base = {r["engine"] + r["precision"]: r["showers_per_s"] for r in rows if r["precision"] != "int8"}
     for r in rows:
         if "openvinofp32" in base:
             r["speedup_vs_openvino_fp32"] = r["showers_per_s"] / base["openvinofp32"]

@@ -84,13 +84,18 @@ def _ort_int8(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
         from caloquant._atomic import atomic_path
 
         with atomic_path(out / "model.onnx", suffix=".onnx") as target:
-            quantize_static(str(fp32), str(target), Reader(), quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
-                            calibrate_method=method, nodes_to_exclude=exclude,
-                            extra_options={"ActivationSymmetric": recipe.symmetric})
+            if recipe.tool_defaults:
+                exclude = []
+                quantize_static(str(fp32), str(target), Reader())
+            else:
+                quantize_static(str(fp32), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
+                                calibrate_method=method, nodes_to_exclude=exclude,
+                                extra_options={"ActivationSymmetric": recipe.symmetric})
+    tool = "onnxruntime.quantization.quantize_static " + ("(defaults)" if recipe.tool_defaults
+                                                         else "(QDQ, per-channel weights)")
     return {"files": ["model.onnx"], "layer_precisions": onnx_layer_precisions(out / "model.onnx"),
-            "calibration": {"tool": "onnxruntime.quantization.quantize_static (QDQ, per-channel weights)",
-                            "excluded_nodes": exclude}}
+            "calibration": {"tool": tool, "excluded_nodes": exclude}}
 
 
 @_register("openvino", "fp32", "bf16", "fp16", "int8")
@@ -116,13 +121,18 @@ def _openvino(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
 
             advanced = AdvancedQuantizationParameters(
                 activations_range_estimator_params=RangeEstimatorParametersSet.MEAN_QUANTILE)
-        model = nncf.quantize(
-            model, nncf.Dataset([z[i : i + 1] for i in range(len(z))]), subset_size=len(z),
-            preset=nncf.QuantizationPreset.PERFORMANCE if recipe.symmetric else nncf.QuantizationPreset.MIXED,
-            ignored_scope=ignored, advanced_parameters=advanced)
-        info["calibration"] = {"tool": f"nncf.quantize {nncf.__version__}",
-                               "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
-                               "ignored": [r"/final/.*"] if recipe.keep_output_float else []}
+        dataset = nncf.Dataset([z[i : i + 1] for i in range(len(z))])
+        if recipe.tool_defaults:
+            model = nncf.quantize(model, dataset, subset_size=len(z))
+            info["calibration"] = {"tool": f"nncf.quantize {nncf.__version__} (defaults)"}
+        else:
+            model = nncf.quantize(
+                model, dataset, subset_size=len(z),
+                preset=nncf.QuantizationPreset.PERFORMANCE if recipe.symmetric else nncf.QuantizationPreset.MIXED,
+                ignored_scope=ignored, advanced_parameters=advanced)
+            info["calibration"] = {"tool": f"nncf.quantize {nncf.__version__}",
+                                   "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
+                                   "ignored": [r"/final/.*"] if recipe.keep_output_float else []}
     _save_ir(model, out, compress_to_fp16=recipe.precision == "fp16")
     info.update(files=["model.xml", "model.bin"], layer_precisions=openvino_layer_precisions(model))
     return info

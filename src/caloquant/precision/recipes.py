@@ -48,6 +48,8 @@ class Int8StaticConfig(_Serialisable):
             convolutions only with symmetric quantization.
         keep_output_float: keep the last convolution (whose output spans five decades of cell energy) in
             floating point.
+        tool_defaults: ignore the options above and call the engine's quantizer with its own defaults
+            (the peers a user would try first: NNCF ``quantize``, ONNX Runtime ``quantize_static``).
     """
 
     precision: str = "int8"
@@ -57,6 +59,7 @@ class Int8StaticConfig(_Serialisable):
     keep_output_float: bool = True
     energy: tuple[float, float] = (100.0, 500.0)
     seed: int = 12345
+    tool_defaults: bool = False
 
     def __post_init__(self) -> None:
         if self.calibration_size <= 0:
