@@ -36,3 +36,12 @@ def test_auto_config_rejects_bad_values() -> None:
         AutoConfig(fallback="fp16")
     with pytest.raises(InputValueError, match="--time-budget"):
         AutoConfig(time_budget_s=0)
+
+
+def test_nncf_accuracy_control_with_the_physics_metric(tmp_path: Path, tiny: Generator) -> None:
+    from caloquant.precision.accuracy_control import quantize_with_physics_control
+
+    info = quantize_with_physics_control(tiny, tmp_path, validation_size=96, reference_size=96,
+                                         calibration_size=16, threads=1, max_iterations=1)
+    assert "quantize_with_accuracy_control" in info["calibration"]["tool"]
+    assert (tmp_path / "model.xml").is_file() and (tmp_path / "model.bin").is_file()

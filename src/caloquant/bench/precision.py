@@ -22,12 +22,13 @@ DEFAULT_CONFIGS: tuple[tuple[str, str, str], ...] = (
     ("torch", "fp32", "caloquant"), ("torch", "bf16", "caloquant"), ("onnxruntime", "fp32", "caloquant"),
     ("onnxruntime", "int8", "defaults"), ("onnxruntime", "int8", "caloquant"), ("openvino", "fp32", "caloquant"),
     ("openvino", "bf16", "caloquant"), ("openvino", "fp16", "caloquant"), ("openvino", "int8", "defaults"),
-    ("openvino", "int8", "caloquant"),
+    ("openvino", "int8", "caloquant"), ("openvino", "int8", "accuracy-control"),
 )
 _TOOL_NAMES = {("onnxruntime", "defaults"): "ORT quantize_static (defaults)",
                ("openvino", "defaults"): "NNCF quantize (defaults)",
                ("onnxruntime", "caloquant"): "caloquant (ORT QDQ, per-channel, float output layer)",
-               ("openvino", "caloquant"): "caloquant (NNCF symmetric, float output layer)"}
+               ("openvino", "caloquant"): "caloquant (NNCF symmetric, float output layer)",
+               ("openvino", "accuracy-control"): "NNCF quantize_with_accuracy_control (physics metric)"}
 
 
 def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int) -> dict[str, Any]:
@@ -44,6 +45,22 @@ def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int)
             "pixelwise_relative": p["pixelwise_relative"]["value"],
             "tail_relative": p["tail_relative_to_tail_energy"]["value"],
             "mse_projections": metrics["mse_projections"]["all"]["value"]}
+
+
+def _accuracy_control(gen: Any, out: Path, calibration_size: int, seed: int) -> Path:
+    from caloquant.precision.accuracy_control import quantize_with_physics_control
+    from caloquant.precision.layer_map import openvino_layer_precisions
+    from caloquant.precision.modeldir import write_model_dir
+    from caloquant.precision.recipes import Int8StaticConfig
+
+    out.mkdir(parents=True, exist_ok=True)
+    info = quantize_with_physics_control(gen, out, calibration_size=calibration_size, seed=seed + 6)
+    import openvino as ov
+
+    info["layer_precisions"] = openvino_layer_precisions(ov.Core().read_model(str(out / "model.xml")))
+    write_model_dir(out, engine="openvino", recipe=Int8StaticConfig(calibration_size=calibration_size),
+                    latent=gen.cfg.latent, info=info, source=None)
+    return out
 
 
 def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, str, str]] = DEFAULT_CONFIGS,
@@ -65,11 +82,15 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
         dirs = {}
         for engine, precision, tool in configs:
             say(f"converting {engine} {precision} ({tool})")
+            target = tmp / f"{engine}-{precision}-{tool}"
+            if tool == "accuracy-control":
+                dirs[(engine, precision, tool)] = _accuracy_control(gen, target, calibration_size, seed)
+                continue
             options: dict = {}
             if precision == "int8":
                 options = {"calibration_size": calibration_size, "tool_defaults": tool == "defaults"}
             dirs[(engine, precision, tool)] = quantize(gen, recipe_for(precision, **options), engine=engine,
-                                                       out=tmp / f"{engine}-{precision}-{tool}")
+                                                       out=target)
         reference = tmp / "reference_fp32.h5"
         if physics_count:
             say("reference showers (torch fp32)")

@@ -115,8 +115,8 @@ def bench_validate_cmd(
 @handle_errors
 def bench_precision_cmd(
     model: Annotated[Path | None, typer.Option(help="Weights file or run directory (default: shipped).")] = None,
-    configs: Annotated[str, typer.Option(help="Comma-separated engine:precision:tool, tool caloquant or "
-                                         "defaults (default: all).")] = "",
+    configs: Annotated[str, typer.Option(help="Comma-separated engine:precision:tool, tool caloquant, "
+                                         "defaults or accuracy-control (default: all).")] = "",
     batch_size: Annotated[int, typer.Option(help="Showers per batch.")] = 128,
     threads: Annotated[int, typer.Option(help="Threads.")] = 2,
     repeats: Annotated[int, typer.Option(help="Timed batches (median reported).")] = 10,
@@ -133,9 +133,9 @@ def bench_precision_cmd(
     pairs = DEFAULT_CONFIGS
     if configs:
         pairs = tuple(tuple(c.split(":")) for c in configs.split(","))  # type: ignore[misc]
-        if any(len(p) != 3 or p[2] not in ("caloquant", "defaults") for p in pairs):
-            raise InputValueError(f"--configs {configs!r}: expected engine:precision:tool[,...], tool caloquant "
-                                  "or defaults")
+        if any(len(p) != 3 or p[2] not in ("caloquant", "defaults", "accuracy-control") for p in pairs):
+            raise InputValueError(f"--configs {configs!r}: expected engine:precision:tool[,...], tool caloquant, "
+                                  "defaults or accuracy-control")
     with console.status("bench precision") as status:
         result = bench_precision(str(model) if model else None, configs=pairs, batch_size=batch_size,
                                  threads=threads, repeats=repeats, physics_count=physics_count,
