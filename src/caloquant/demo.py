@@ -63,4 +63,11 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
                                     seed=seed)
         step(f"validate GAN vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
              f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-gan/")
+    from caloquant.bench.simulate import bench_simulate
+    from caloquant.report.builder import build_report, discover_inputs
+
+    write_json_atomic(out / "bench-simulate.json", bench_simulate(count=1024, repeats=3, seed=seed))
+    step("short benchmark of the simulator -> bench-simulate.json")
+    html_path, _ = build_report(discover_inputs(out), out, title="caloquant demo report")
+    step(f"report: {html_path}")
     return out

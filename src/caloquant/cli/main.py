@@ -12,6 +12,7 @@ from caloquant.cli import (
     info_cmd,
     model_cmds,
     quantize_cmd,
+    report_cmd,
     simulate_cmds,
     train_cmd,
     validate_cmd,
@@ -40,7 +41,7 @@ def _main(
 
 
 for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, quantize_cmd, bench_cmds,
-               demo_cmd):
+               report_cmd, demo_cmd):
     module.register(app)
 
 if __name__ == "__main__":

@@ -1,0 +1,204 @@
+"""`caloquant report`: one self-contained HTML file (images embedded) and Markdown from result JSONs.
+
+The report only reads results: compare-sim/compare-gan JSON, `validate` directories (metrics.json and
+figures), `bench` JSON. Sections whose inputs are missing say so instead of disappearing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from caloquant.report.paper import PAPER_INFERENCE, PAPER_MSE, PAPER_PIXELWISE, PAPER_SHAPES
+
+__all__ = ["ReportInputs", "build_report", "discover_inputs"]
+
+
+@dataclass
+class ReportInputs:
+    compare: list[Path] = field(default_factory=list)  # compare-sim / compare-gan JSON
+    validations: dict[str, Path] = field(default_factory=dict)  # title -> validate output directory
+    benches: list[Path] = field(default_factory=list)  # bench JSON
+
+
+def discover_inputs(root: str | os.PathLike[str]) -> ReportInputs:
+    """Find result files under ``root`` (a demo directory) by their 'kind'."""
+    inputs = ReportInputs()
+    for path in sorted(Path(root).rglob("*.json")):
+        try:
+            kind = json.loads(path.read_text()).get("kind", "")
+        except (json.JSONDecodeError, OSError, AttributeError):
+            continue
+        if kind in ("compare-sim", "compare-gan"):
+            inputs.compare.append(path)
+        elif kind == "validate":
+            inputs.validations[path.parent.name] = path.parent
+        elif kind.startswith("bench"):
+            inputs.benches.append(path)
+    return inputs
+
+
+class _Doc:
+    """Writes the same content as Markdown and as HTML."""
+
+    def __init__(self) -> None:
+        self.md: list[str] = []
+        self.html: list[str] = []
+
+    def h(self, level: int, text: str) -> None:
+        self.md.append(f"{'#' * level} {text}\n")
+        self.html.append(f"<h{level} id='{_slug(text)}'>{html.escape(text)}</h{level}>")
+
+    def p(self, text: str) -> None:
+        self.md.append(text + "\n")
+        self.html.append(f"<p>{html.escape(text)}</p>")
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        self.md.append("| " + " | ".join(header) + " |")
+        self.md.append("|" + "---|" * len(header))
+        self.md.extend("| " + " | ".join(r) + " |" for r in rows)
+        self.md.append("")
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        self.html.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+    def image(self, path: Path, link: str, caption: str) -> None:
+        """Embed ``path`` in the HTML; Markdown links to ``link`` (relative to the report)."""
+        self.md.append(f"![{caption}]({link})\n")
+        data = base64.b64encode(path.read_bytes()).decode()
+        self.html.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.2f} %"
+
+
+def _compare_section(doc: _Doc, paths: list[Path]) -> None:
+    doc.h(2, "Against Geant4")
+    if not paths:
+        doc.p("No compare-sim / compare-gan results were given.")
+        return
+    for path in paths:
+        r = json.loads(path.read_text())
+        label = r.get("sample_label", "sample")
+        for ref in r["references"]:
+            verdict = "compatible" if ref["compatible"] else "INCOMPATIBLE"
+            doc.h(3, f"{label} vs {ref['name']}: {verdict}")
+            rows = [[e["bin"], e["quantity"], f"{e['sample']:.5g}", f"{e['reference']:.5g}", _pct(e["diff"]),
+                     f"{100 * e['allowed']:.2f} %", "" if e["baseline"] is None else _pct(e["baseline"]),
+                     "yes" if e["compatible"] else "NO"] for e in ref["summary"] if e["bin"] == "all"]
+            doc.table(["bin", "quantity", label, "Geant4", "difference", "allowed", "split-half", "compatible"], rows)
+
+
+def _validation_section(doc: _Doc, validations: dict[str, Path], root: Path) -> None:
+    doc.h(2, "Physics validation")
+    if not validations:
+        doc.p("No validate results were given.")
+        return
+    for title, d in validations.items():
+        m = json.loads((d / "metrics.json").read_text())
+        doc.h(3, f"{title}: {'compatible' if m['compatible'] else 'INCOMPATIBLE'}")
+        doc.p(f"{m['samples']['n']} showers ({Path(m['samples']['path']).name}) against {m['reference']['n']} "
+              f"({Path(m['reference']['path']).name}); {len(m['quantities']) - m['n_incompatible']} of "
+              f"{len(m['quantities'])} quantities agree within max(tolerance, {m['settings']['k']:g} sigma).")
+        shapes = {q["name"]: q for q in m["quantities"] if q["bin"] == "all" and q["name"] in PAPER_SHAPES}
+        rows = [[name, f"{q['reference']:.3f}", f"{q['sample']:.3f}", f"{q['sigma'] * abs(q['reference']):.3f}",
+                 " / ".join(f"{v:.2f}" for v in PAPER_SHAPES[name])] for name, q in shapes.items()]
+        doc.table(["Table 3 quantity", "reference", "sample", "sigma of difference",
+                   "paper: Geant4 / fp32 / iLoT int8 / TFLite fp16 / TFLite int8"], rows)
+        extra = [["MSE-based number (all energies)", f"{m['mse_projections']['all']['value']:.4g}",
+                  f"paper: fp32 {PAPER_MSE['fp32']}, iLoT {PAPER_MSE['iLoT int8']}, TFLite fp16 "
+                  f"{PAPER_MSE['TFLite fp16']}, TFLite int8 {PAPER_MSE['TFLite int8']} (own units: compare ratios)"],
+                 ["3DGAN selection metric", f"{m['selection_metric']['value']:.4g}", ""],
+                 ["FPD", f"{m['hlf']['fpd']['value']:.3g} +- {m['hlf']['fpd']['se']:.2g}",
+                  f"split-half {m['hlf']['fpd']['baseline']:.3g}"],
+                 ["KPD", f"{m['hlf']['kpd']['value']:.3g} +- {m['hlf']['kpd']['se']:.2g}",
+                  f"split-half {m['hlf']['kpd']['baseline']:.3g}"]]
+        for name, c in m["classifier"].items():
+            extra.append([f"classifier AUC ({name})", f"{c['auc']:.3f} +- {c['auc_se']:.3f}", f"JSD {c['jsd']:.3f}"])
+        if "paired" in m:
+            p = m["paired"]
+            extra.append(["pixel-wise mean sum|A-B| (GeV)", f"{p['pixelwise_abs_sum_gev']['value']:.4g}",
+                          f"paper (fixed latent): TFLite fp16 {PAPER_PIXELWISE['TFLite fp16']}, TFLite int8 "
+                          f"{PAPER_PIXELWISE['TFLite int8']}, iLoT int8 {PAPER_PIXELWISE['iLoT int8']}"])
+        doc.table(["metric", "value", "note"], extra)
+        for fig in m.get("figures", []):
+            if fig.endswith(".png") and fig.split(".")[0] in ("shapes_all", "response", "features", "mean_image"):
+                link = os.path.relpath(d / fig, root)
+                doc.image(d / fig, Path(link).as_posix(), f"{title}: {fig[:-4].replace('_', ' ')}")
+
+
+def _bench_section(doc: _Doc, benches: list[Path]) -> None:
+    doc.h(2, "Benchmarks")
+    if not benches:
+        doc.p("No benchmark results were given.")
+        return
+    machine = None
+    for path in benches:
+        r = json.loads(path.read_text())
+        machine = machine or r.get("machine")
+        kind = r["kind"]
+        doc.h(3, kind)
+        if kind == "bench precision":
+            rows = [[x["engine"], x["precision"], x["tool"], f"{x['showers_per_s']:.0f}",
+                     f"{x['ms_per_batch_median']:.1f} / {x['ms_per_batch_p99']:.1f}",
+                     f"{x.get('speedup_vs_openvino_fp32', float('nan')):.2f}x",
+                     f"{x.get('speedup_vs_torch_fp32', float('nan')):.2f}x", f"{x['model_bytes'] / 1e6:.2f}",
+                     ("pass" if x["physics"]["compatible"] else "fail") if "physics" in x else "-"]
+                    for x in r["results"]]
+            doc.table(["engine", "precision", "tool", "showers/s", "ms/batch median / p99", "vs OpenVINO fp32",
+                       "vs torch fp32", "model MB", "physics"], rows)
+            doc.p(f"Paper A (2x Xeon 8280, 56 threads): float32 {PAPER_INFERENCE['fp32_ms']} ms, iLoT int8 "
+                  f"{PAPER_INFERENCE['int8_ms']} ms, {PAPER_INFERENCE['speedup']}x. Ratios are measured in one run; "
+                  "absolute times belong to the machine below.")
+        elif kind == "bench simulate":
+            doc.p(f"Simulator: {r['in_memory']['throughput_per_s']:.0f} showers/s in memory, writing "
+                  f"{r['file_writing']['throughput_per_s']:.0f} showers/s; {r['speedup_over_geant4']:.0f}x Geant4 on "
+                  f"the same cores.")
+        elif kind == "bench validate":
+            doc.p(f"validate {r['conditions']['count_each']} vs {r['conditions']['count_each']}: "
+                  f"{r['seconds_without_voxel_classifier']:.1f} s without the voxel classifier, "
+                  f"{r['seconds_voxel_classifier']:.1f} s for it.")
+        elif kind == "bench train":
+            rows = [[k, f"{v['samples_per_s']:.1f}", f"{v['speedup_vs_first']:.2f}x"] for k, v in r["variants"].items()]
+            doc.table(["training variant", "samples/s", "ratio"], rows)
+    if machine:
+        doc.p(f"Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs, {machine['platform']}; "
+              f"ISA: {', '.join(machine['isa_flags'])}.")
+
+
+_CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
+        "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}th{background:#f0f0f0}"
+        "img{max-width:100%}figcaption{font-size:12px;color:#555}")
+
+
+def build_report(inputs: ReportInputs, out_dir: str | os.PathLike[str], *, title: str = "caloquant report",
+                 meta: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write out_dir/report.html (self-contained) and out_dir/report.md atomically."""
+    from caloquant._atomic import write_text_atomic
+    from caloquant.metadata import metadata
+
+    out = Path(out_dir)
+    doc = _Doc()
+    doc.h(1, title)
+    info = meta or metadata()
+    doc.p(f"caloquant {info['caloquant_version']}; " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()
+                                                                if v and k != "caloquant"))
+    _compare_section(doc, inputs.compare)
+    _validation_section(doc, inputs.validations, out)
+    _bench_section(doc, inputs.benches)
+    md_path, html_path = out / "report.md", out / "report.html"
+    write_text_atomic(md_path, "\n".join(doc.md) + "\n")
+    write_text_atomic(html_path, f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+                      f"</title><style>{_CSS}</style></head><body>{''.join(doc.html)}</body></html>\n")
+    return html_path, md_path

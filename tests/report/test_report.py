@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from caloquant._atomic import write_json_atomic
+from caloquant.bench.simulate import bench_simulate
+from caloquant.data import write_3dgan
+from caloquant.physics.acceptance import check_simulator
+from caloquant.physics.api import run_validation
+from caloquant.report.builder import build_report, discover_inputs
+from caloquant.simulator import default_simulator, draw_energies
+
+SECTIONS = ("Against Geant4", "Physics validation", "Benchmarks")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    sim = default_simulator()
+    for seed, name in ((21, "a.h5"), (22, "b.h5")):
+        ep = draw_energies(seed, 400, 100.0, 500.0)
+        write_3dgan(root / name, sim.simulate(ep, seed), ep.astype(np.float32))
+    run_validation(root / "a.h5", root / "b.h5", root / "validate-sim", voxel_classifier=False, n_boot=20)
+    write_json_atomic(root / "compare-sim.json", check_simulator([root / "b.h5"], oversample=1))
+    write_json_atomic(root / "bench-simulate.json", bench_simulate(count=64, threads=1, repeats=1))
+    return root
+
+
+def test_report_has_every_section_and_embeds_images(results: Path) -> None:
+    inputs = discover_inputs(results)
+    assert inputs.compare and inputs.validations and inputs.benches
+    html_path, md_path = build_report(inputs, results)
+    page, md = html_path.read_text(), md_path.read_text()
+    for section in SECTIONS:
+        assert f"## {section}" in md and f">{section}</h2>" in page
+    assert "data:image/png;base64," in page and "src='validate-sim" not in page  # self-contained
+    assert "12.00 / 12.02" in md  # the paper's Table 3 beside ours
+    assert "(validate-sim/shapes_all.png)" in md
+
+
+def test_missing_inputs_are_said_not_hidden(tmp_path: Path) -> None:
+    _, md = build_report(discover_inputs(tmp_path), tmp_path)
+    text = md.read_text()
+    assert "No compare-sim" in text and "No validate results" in text and "No benchmark results" in text
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_report_renders_in_headless_chromium(results: Path, tmp_path: Path) -> None:
+    html_path, _ = build_report(discover_inputs(results), results)
+    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                          "--dump-dom", html_path.as_uri()], capture_output=True, text=True, timeout=120, check=True)
+    for section in SECTIONS:
+        assert section in dom.stdout
+    assert json.loads((results / "validate-sim" / "metrics.json").read_text())["kind"] == "validate"
