@@ -31,6 +31,12 @@ def test_tuner_saves_a_runnable_model_and_logs_every_trial(tmp_path: Path, tiny:
     assert x.shape == (8, 25, 25, 25) and np.isfinite(x).all()
 
 
+def test_time_budget_shorter_than_one_trial_is_refused(tmp_path: Path, tiny: Generator) -> None:
+    cfg = AutoConfig(validation_size=300, time_budget_s=1e-3, calibration_size=16, threads=1)
+    with pytest.raises(InputValueError, match="shorter than one trial"):
+        tune_to_dir(tiny, cfg, tmp_path, source=None)
+
+
 def test_auto_config_rejects_bad_values() -> None:
     with pytest.raises(InputValueError, match="--fallback 'fp16'"):
         AutoConfig(fallback="fp16")

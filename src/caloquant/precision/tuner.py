@@ -104,6 +104,10 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     say(f"float32 reference: {cfg.validation_size} showers (PyTorch)")
     ref = extract_features(generate_batches(TorchEngine(generator, "fp32", threads=cfg.threads), ep=ep,
                                             seed=cfg.seed, batch_size=cfg.batch_size))
+    t_reference = time.perf_counter() - t_start
+    if cfg.time_budget_s < 2 * t_reference:  # a trial generates the same showers and calibrates first
+        raise InputValueError(f"--time-budget {cfg.time_budget_s:g} s is shorter than one trial (about "
+                              f"{2 * t_reference:.0f} s for {cfg.validation_size} showers on this machine)")
     scale = float(np.sqrt(cfg.validation_size / cfg.reference_size))
     tmp = Path(tempfile.mkdtemp(prefix=".tune-", dir=out))
     fp32_model = ov.convert_model(str(export_onnx(generator, tmp / "fp32.onnx")))
