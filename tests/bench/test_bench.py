@@ -44,3 +44,22 @@ def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
     assert rows[("openvino", "int8")]["model_bytes"] < rows[("openvino", "fp32")]["model_bytes"]
     assert "physics" in rows[("openvino", "int8")]
     assert render_markdown(r).count("\n") == 5
+
+
+def test_bench_inference_grid_and_matmul_on_the_tiny_model(tmp_path) -> None:
+    import torch
+
+    from caloquant.bench.inference_suite import bench_inference
+    from caloquant.models import GANConfig, Generator
+    from caloquant.models.io import save_generator
+
+    torch.manual_seed(0)
+    weights = tmp_path / "tiny.safetensors"
+    save_generator(weights, Generator(GANConfig.tiny()).eval())
+    r = bench_inference(str(weights), configs=(("openvino", "fp32"), ("openvino", "int8")), batch_sizes=(1, 4),
+                        threads=1, repeats=2, grid=((1, 1), (2, 2)), grid_batch=4, matmul_size=128,
+                        calibration_size=16)
+    assert [(x["precision"], x["batch_size"]) for x in r["results"]] == [("fp32", 1), ("fp32", 4), ("int8", 1),
+                                                                          ("int8", 4)]
+    assert len(r["streams_threads"]["int8"]) == 2 and set(r["matmul"]) == {"fp32", "bf16", "int8"}
+    assert all(x["fraction_of_matmul_rate"] > 0 and x["speedup_over_geant4"] > 0 for x in r["results"])

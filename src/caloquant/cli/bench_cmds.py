@@ -147,3 +147,45 @@ def bench_precision_cmd(
 
         write_json_atomic(out, result)
         write_text_atomic(out.with_suffix(".md"), table)
+
+
+@bench_app.command("inference")
+@handle_errors
+def bench_inference_cmd(
+    model: Annotated[Path | None, typer.Option(help="Weights file or run directory (default: shipped).")] = None,
+    configs: Annotated[str, typer.Option(help="Comma-separated engine:precision.")]
+    = "torch:fp32,openvino:fp32,openvino:bf16,openvino:int8",
+    batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1,128",
+    threads: Annotated[int, typer.Option(help="Threads.")] = 2,
+    repeats: Annotated[int, typer.Option(help="Timed batches (median).")] = 10,
+    grid: Annotated[str, typer.Option(help="streams x threads grid, e.g. 1x1,1x2,2x2 (empty: none).")] = "1x1,1x2,2x2",
+    matmul_size: Annotated[int, typer.Option(help="Matrix size for the machine's rate (0: skip).")] = 2048,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file.")] = None,
+) -> None:
+    """Throughput and latency per engine, precision and batch size; streams x threads; matmul rates."""
+    from caloquant.bench.inference_suite import bench_inference
+    from caloquant.errors import InputValueError
+
+    try:
+        pairs = [tuple(c.split(":")) for c in configs.split(",") if c]
+        sizes = [int(b) for b in batch_sizes.split(",") if b]
+        cells = [tuple(int(v) for v in g.split("x")) for g in grid.split(",") if g]
+    except ValueError:
+        raise InputValueError(f"--batch-sizes {batch_sizes!r} / --grid {grid!r}: expected integers") from None
+    if any(len(p) != 2 for p in pairs) or any(len(c) != 2 for c in cells) or any(b <= 0 for b in sizes):
+        raise InputValueError("--configs engine:precision, --grid SxT, --batch-sizes positive integers")
+    require_positive(threads, "--threads")
+    with console.status("bench inference") as status:
+        result = bench_inference(str(model) if model else None, configs=pairs, batch_sizes=sizes,  # type: ignore[arg-type]
+                                 threads=threads, repeats=repeats, grid=cells,  # type: ignore[arg-type]
+                                 matmul_size=matmul_size, on_stage=lambda s: status.update(f"bench inference: {s}"))
+    for r in result["results"]:
+        console.print(f"{r['engine']:12s} {r['precision']:5s} batch {r['batch_size']:4d}: {r['showers_per_s']:8.1f} "
+                      f"showers/s, {r['ms_per_batch_median']:8.2f} ms median, {r['ms_per_batch_p99']:8.2f} ms p99, "
+                      f"{r['speedup_over_geant4']:.0f}x Geant4")
+    for precision, rate in result["matmul"].items():
+        console.print(f"matrix product {precision}: {rate['gmac_per_s']:.0f} GMAC/s")
+    if out is not None:
+        from caloquant._atomic import write_json_atomic
+
+        write_json_atomic(out, result)
