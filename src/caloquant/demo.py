@@ -63,6 +63,7 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
                                     seed=seed)
         step(f"validate GAN vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
              f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-gan/")
+        _precisions(out, count, seed, step)
     from caloquant.bench.simulate import bench_simulate
     from caloquant.report.builder import build_report, discover_inputs
 
@@ -71,3 +72,43 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     html_path, _ = build_report(discover_inputs(out), out, title="caloquant demo report")
     step(f"report: {html_path}")
     return out
+
+
+def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -> None:
+    """The shipped GAN at bf16 and int8 (OpenVINO), paired with fp32 on the same latents, and a short
+    benchmark of every engine and precision."""
+    import logging
+
+    from caloquant._atomic import write_json_atomic
+    from caloquant.bench.precision import bench_precision
+    from caloquant.generation import generate_to_file
+    from caloquant.models.io import load_generator
+    from caloquant.models.shipped import default_generator_path
+    from caloquant.physics.api import run_validation
+    from caloquant.precision import quantize, recipe_for
+
+    levels = {name: logging.getLogger(name).level for name in ("", "nncf")}
+    try:
+        for name in levels:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        gen = load_generator(default_generator_path())
+        for precision in ("bf16", "int8"):
+            model_dir = quantize(gen, recipe_for(precision), engine="openvino", out=out / "models" / precision)
+            samples = out / f"gan_{precision}_showers.h5"
+            generate_to_file(model_dir, samples, count=count, energy=(100.0, 500.0), seed=seed)
+            m, _ = run_validation(samples, out / "gan_showers.h5", out / f"validate-{precision}-vs-fp32", paired=True,
+                                  voxel_classifier=False, seed=seed)
+            p = m["paired"]
+            step(f"OpenVINO {precision} vs fp32 (paired): {'compatible' if m['compatible'] else 'INCOMPATIBLE'}; "
+                 f"pixel-wise {p['pixelwise_abs_sum_gev']['value']:.3g} GeV per shower "
+                 f"({100 * p['pixelwise_relative']['value']:.2g} %)")
+        configs = (("torch", "fp32", "caloquant"), ("openvino", "fp32", "caloquant"),
+                   ("openvino", "bf16", "caloquant"), ("openvino", "int8", "caloquant"))
+        result = bench_precision(None, configs=configs, repeats=3, physics_count=0)
+        write_json_atomic(out / "bench-precision.json", result)
+        fastest = max(result["results"], key=lambda r: r["showers_per_s"])
+        step(f"short benchmark: fastest {fastest['engine']} {fastest['precision']} at "
+             f"{fastest['showers_per_s']:.0f} showers/s -> bench-precision.json")
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
