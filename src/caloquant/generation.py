@@ -50,7 +50,8 @@ def iter_generated_at(gen: Any, ep: np.ndarray, seed: int, *,
 
 def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, count: int,
                      energy: tuple[float, float], seed: int, batch_size: int = 128, threads: int = 2,
-                     strict: bool = False, on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
+                     streams: int = 1, strict: bool = False,
+                     on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Generate ``count`` showers into ``out`` (atomically) with any model: the shipped default, a weights
     file, or a `caloquant quantize` directory (its engine and precision). Returns the file attributes."""
     from caloquant.data import ShowerWriter
@@ -59,7 +60,8 @@ def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLik
     from caloquant.models.shipped import file_sha256, resolve_generator_path
     from caloquant.precision.modeldir import MODEL_JSON, load_engine, read_model_dir
 
-    for value, name in ((count, "--count"), (batch_size, "--batch-size"), (threads, "--threads")):
+    for value, name in ((count, "--count"), (batch_size, "--batch-size"), (threads, "--threads"),
+                        (streams, "--streams")):
         if value <= 0:
             raise InputValueError(f"{name} {value}: must be a positive integer")
     if model is not None and (Path(model) / MODEL_JSON).is_file():
@@ -71,7 +73,7 @@ def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLik
         trained = read_metadata(path)["info"].get("energy_range_gev")
         digest = file_sha256(path)
     check_trained_range(*energy, tuple(trained) if trained else None, strict=strict)
-    engine = load_engine(model, threads=threads)
+    engine = load_engine(model, threads=threads, streams=streams)
     attrs = {"generator": "caloquant 3DGAN", "model": str(model or "shipped default"), "model_sha256": digest,
              "seed": seed, "energy_range_gev": list(energy), "engine": f"{engine.name} {engine.precision}",
              "batch_size": batch_size}

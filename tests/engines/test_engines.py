@@ -81,3 +81,11 @@ def test_peer_quantizers_with_their_defaults(tmp_path: Path, tiny: Generator, en
     assert "defaults" in meta["calibration"]["tool"]
     x = np.concatenate([s for s, _ in generate_batches(load_engine(out, threads=1), count=8, seed=2)])
     assert np.isfinite(x).all() and (x >= 0).all()
+
+
+def test_openvino_streams_give_the_same_showers(tmp_path: Path, tiny: Generator) -> None:
+    out = quantize(tiny, recipe_for("fp32"), engine="openvino", out=tmp_path)
+    one = np.concatenate([s for s, _ in generate_batches(load_engine(out, threads=1), count=20, seed=3, batch_size=4)])
+    two = np.concatenate([s for s, _ in generate_batches(load_engine(out, threads=2, streams=2), count=20, seed=3,
+                                                         batch_size=4)])
+    np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-9)

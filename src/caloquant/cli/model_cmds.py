@@ -34,6 +34,7 @@ def generate(
     model: Annotated[Path | None, typer.Option(help="Weights file or directory (default: shipped).")] = None,
     batch_size: Annotated[int, typer.Option(help="Showers per inference batch.")] = 128,
     threads: ThreadsOpt = 2,
+    streams: Annotated[int, typer.Option(help="Inference streams (OpenVINO models).")] = 1,
     strict: Annotated[bool, typer.Option(help="Refuse energies outside the trained range.")] = False,
 ) -> None:
     """Generate showers with the 3DGAN (the shipped default model unless --model is given)."""
@@ -50,7 +51,7 @@ def generate(
             bar.update(task, advance=n, rate=f"{done / (time.perf_counter() - t0):.0f} showers/s")
 
         generate_to_file(model, out, count=count, energy=(lo, hi), seed=seed, batch_size=batch_size,
-                         threads=threads, strict=strict, on_batch=on_batch)
+                         threads=threads, streams=streams, strict=strict, on_batch=on_batch)
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}")
     console.print(f"wrote {count} showers to {out} in {time.perf_counter() - t0:.1f} s")

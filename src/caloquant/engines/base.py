@@ -53,6 +53,11 @@ def generate_batches(engine: Engine, *, ep: np.ndarray | None = None, count: int
             raise ValueError("give either ep or count")
         ep = draw_energies(seed, count, *energy)
     n = draw_latents(seed, len(ep), engine.latent)
-    for s in range(0, len(ep), batch_size):
-        z = make_latent(n[s : s + batch_size], ep[s : s + batch_size])
-        yield postprocess(engine.run(z)), ep[s : s + batch_size].astype(np.float32)
+    group = max(getattr(engine, "streams", 1), 1)  # batches in flight at once (OpenVINO streams)
+    starts = list(range(0, len(ep), batch_size))
+    for g in range(0, len(starts), group):
+        chunk = starts[g : g + group]
+        zs = [make_latent(n[s : s + batch_size], ep[s : s + batch_size]) for s in chunk]
+        outs = engine.run_many(zs) if group > 1 and hasattr(engine, "run_many") else [engine.run(z) for z in zs]
+        for s, out in zip(chunk, outs, strict=True):
+            yield postprocess(out), ep[s : s + batch_size].astype(np.float32)
