@@ -53,6 +53,12 @@ class ImageAccumulator:
         return np.stack([(total - self.sums[label][g]) / max(n - self.counts[label][g], 1)
                          for g in range(self.groups)])
 
+    def half_means(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """Mean images of the first and the second half of the groups: a split-half pair."""
+        h = self.groups // 2
+        sums, counts = self.sums[label], self.counts[label]
+        return (sums[:h].sum(axis=0) / max(counts[:h].sum(), 1), sums[h:].sum(axis=0) / max(counts[h:].sum(), 1))
+
     def statistic(self, label: str, fn: Callable[[np.ndarray], np.ndarray | float]) -> tuple[np.ndarray, np.ndarray]:
         """fn(mean image) and its jackknife standard error."""
         value = np.asarray(fn(self.mean(label)))

@@ -287,8 +287,7 @@ def _mse(img_s: ImageAccumulator, img_r: ImageAccumulator, rows: list[dict], tol
         smp = img_s.mean(label)
         _, se_r = img_r.statistic(label, lambda im, smp=smp: _mse_projections(smp, im))
         se = float(np.hypot(se_s, se_r))
-        loo = img_r.leave_one_out(label)
-        baseline = float(np.mean([_mse_projections(loo[i], loo[(i + 1) % len(loo)]) for i in range(len(loo))]))
+        baseline = _mse_projections(*img_r.half_means(label))
         out[label] = {"value": float(val), "se": se}
         if label in ("all", *[f"{lo:g}-{hi:g}" for lo, hi in ENERGY_BINS]):
             rows.append(_distance_row("MSE-based number (2D projections)", label, float(val), se, baseline,
