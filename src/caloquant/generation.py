@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from caloquant.engines.contract import draw_energies, draw_latents, make_latent, postprocess
 from caloquant.errors import InputValueError
 
-__all__ = ["EnergyRangeWarning", "check_trained_range", "generate_to_file", "iter_generated", "iter_generated_at"]
+__all__ = ["EnergyRangeWarning", "check_trained_range", "generate_to_file"]
 
 
 class EnergyRangeWarning(UserWarning):
@@ -27,25 +24,6 @@ def check_trained_range(lo: float, hi: float, trained: tuple[float, float] | Non
     if strict:
         raise InputValueError(msg)
     warnings.warn(msg + "; showers are extrapolations", EnergyRangeWarning, stacklevel=2)
-
-
-def iter_generated(gen: Any, *, count: int, energy: tuple[float, float], seed: int,
-                   batch_size: int = 128) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (showers, energies) batch by batch, energies and latents drawn by the contract from ``seed``."""
-    return iter_generated_at(gen, draw_energies(seed, count, *energy), seed, batch_size=batch_size)
-
-
-def iter_generated_at(gen: Any, ep: np.ndarray, seed: int, *,
-                      batch_size: int = 128) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (showers, energies) for given primary energies, latents from the contract's stream of ``seed``."""
-    import torch
-
-    n = draw_latents(seed, len(ep), gen.cfg.latent)
-    gen.eval()
-    with torch.no_grad():
-        for s in range(0, len(ep), batch_size):
-            z = torch.from_numpy(make_latent(n[s : s + batch_size], ep[s : s + batch_size]))
-            yield postprocess(gen(z).numpy()), ep[s : s + batch_size].astype(np.float32)
 
 
 def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, count: int,

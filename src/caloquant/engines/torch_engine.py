@@ -12,11 +12,13 @@ __all__ = ["TorchEngine"]
 class TorchEngine:
     name = "torch"
 
-    def __init__(self, generator: Any, precision: str = "fp32", *, threads: int = 2) -> None:
+    def __init__(self, generator: Any, precision: str = "fp32", *, threads: int | None = 2) -> None:
+        """``threads=None`` keeps the process's current torch thread count (e.g. inside training)."""
         import torch
 
         self._torch = torch
-        torch.set_num_threads(threads)
+        if threads is not None:
+            torch.set_num_threads(threads)
         self.gen = generator.eval()
         self.precision = precision
         self.latent = generator.cfg.latent

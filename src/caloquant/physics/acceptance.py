@@ -113,15 +113,16 @@ def check_generator(
     batch_size: int = 128,
 ) -> dict[str, Any]:
     """A trained generator (PyTorch fp32) against each Geant4 file with the GAN issue's goals."""
-    from caloquant.generation import iter_generated_at
+    from caloquant.engines.base import generate_batches
+    from caloquant.engines.torch_engine import TorchEngine
     from caloquant.models.io import load_generator, read_metadata
     from caloquant.models.shipped import file_sha256, resolve_generator_path
 
     path = resolve_generator_path(model)
-    gen = load_generator(path)
+    engine = TorchEngine(load_generator(path), "fp32", threads=None)
     info = {"model": str(path), "model_sha256": file_sha256(path), "model_info": read_metadata(path)["info"]}
-    return check_against_geant4(lambda ep, s: iter_generated_at(gen, ep, s, batch_size=batch_size), references,
-                                tolerances=GAN_TOLERANCES, sample_label="GAN", kind="compare-gan",
+    return check_against_geant4(lambda ep, s: generate_batches(engine, ep=ep, seed=s, batch_size=batch_size),
+                                references, tolerances=GAN_TOLERANCES, sample_label="GAN", kind="compare-gan",
                                 oversample=oversample, seed=seed, k=k, extra=info)
 
 

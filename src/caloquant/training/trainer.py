@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from caloquant.engines.contract import draw_latents, make_latent, postprocess
+from caloquant.engines.base import generate_batches
+from caloquant.engines.torch_engine import TorchEngine
 from caloquant.errors import CheckpointError, InputValueError
 from caloquant.models import Discriminator, GANConfig, Generator
 from caloquant.models.io import save_generator
@@ -28,7 +29,7 @@ from caloquant.physics.selection import selection_metric
 from caloquant.training.batches import BatchSource, step_rng
 from caloquant.training.checkpoint import load_checkpoint, save_checkpoint
 
-__all__ = ["TrainConfig", "Trainer", "generate_showers"]
+__all__ = ["TrainConfig", "Trainer"]
 
 
 
@@ -66,18 +67,6 @@ class TrainConfig:
 
 def _mape(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
     return 100.0 * ((target - pred).abs() / target.abs().clamp_min(1e-12)).mean()
-
-
-def generate_showers(gen: Generator, ep: np.ndarray, seed: int, *, batch_size: int = 128,
-                     bf16: bool = False) -> np.ndarray:
-    """Showers for energies ``ep`` with the contract's latent stream of ``seed`` (fp32 or bf16 autocast)."""
-    z = torch.from_numpy(make_latent(draw_latents(seed, len(ep), gen.cfg.latent), ep))
-    out = []
-    gen.eval()
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        for s in range(0, len(ep), batch_size):
-            out.append(gen(z[s : s + batch_size]).float().numpy())
-    return postprocess(np.concatenate(out))
 
 
 class Trainer:
@@ -220,8 +209,8 @@ class Trainer:
         ecal, ep = self.validation
         if self._val_features is None:
             self._val_features = extract_features([(ecal, ep)])
-        showers = generate_showers(self.gen, ep.astype(np.float64), seed=self.cfg.seed + 1)
-        feats = extract_features([(showers, ep)])
+        engine = TorchEngine(self.gen, "fp32", threads=None)
+        feats = extract_features(generate_batches(engine, ep=ep.astype(np.float64), seed=self.cfg.seed + 1))
         m = selection_metric(feats, self._val_features)
         sf = float((feats.total / feats.ep).mean())
         return {"metric": m.value, "moment_error": m.moment_error, "shape_error": m.shape_error,
