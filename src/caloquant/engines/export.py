@@ -17,7 +17,7 @@ import numpy as np
 from caloquant._atomic import atomic_path
 from caloquant.errors import InputValueError
 
-__all__ = ["EXPORT_FORMATS", "export_onnx", "export_openvino", "fold_output_scale", "verify_export"]
+__all__ = ["EXPORT_FORMATS", "export_onnx", "export_openvino", "fold_output_scale", "save_ir", "verify_export"]
 
 EXPORT_FORMATS = ("onnx", "openvino")
 INPUT_NAME, OUTPUT_NAME = "z", "showers"
@@ -50,23 +50,30 @@ def export_onnx(gen: Any, path: str | os.PathLike[str], *, opset: int = 17) -> P
     return Path(path)
 
 
-def export_openvino(onnx_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:
-    """Convert an exported ONNX file to OpenVINO IR (model.xml/.bin), keeping fp32 weights."""
+def save_ir(model: Any, out_dir: str | os.PathLike[str], *, compress_to_fp16: bool = False) -> Path:
+    """Write an OpenVINO model as out_dir/model.xml + model.bin; OpenVINO insists on the .xml name, so both
+    files are staged in a temporary folder and moved in (bin first) only once complete."""
     import shutil
     import tempfile
 
     import openvino as ov
 
     out_dir = Path(out_dir)
-    model = ov.convert_model(str(onnx_path))
     staging = Path(tempfile.mkdtemp(prefix=".openvino-", dir=out_dir))
-    try:  # OpenVINO insists on the .xml name, so stage both files and move them in (bin first)
-        ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=False)
+    try:
+        ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=compress_to_fp16)
         os.replace(staging / "model.bin", out_dir / "model.bin")
         os.replace(staging / "model.xml", out_dir / "model.xml")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir / "model.xml"
+
+
+def export_openvino(onnx_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:
+    """Convert an exported ONNX file to OpenVINO IR (model.xml/.bin), keeping fp32 weights."""
+    import openvino as ov
+
+    return save_ir(ov.convert_model(str(onnx_path)), out_dir, compress_to_fp16=False)
 
 
 def verify_export(gen: Any, path: str | os.PathLike[str], fmt: str, *, batch: int = 3, seed: int = 0,

@@ -30,12 +30,11 @@ def quantize_with_physics_control(generator: Any, out: Path, *, validation_size:
 
     from caloquant.engines.base import generate_batches
     from caloquant.engines.contract import draw_energies, draw_latents, make_latent, postprocess
-    from caloquant.engines.export import export_onnx
+    from caloquant.engines.export import export_onnx, save_ir
     from caloquant.engines.torch_engine import TorchEngine
     from caloquant.physics.compare import compare_features, standard_quantities
     from caloquant.physics.features import extract_features
     from caloquant.precision.calibration import calibration_latents
-    from caloquant.precision.quantize import _save_ir
 
     ep = draw_energies(seed, validation_size, 100.0, 500.0)
     z = make_latent(draw_latents(seed, validation_size, generator.cfg.latent), ep)
@@ -66,7 +65,7 @@ def quantize_with_physics_control(generator: Any, out: Path, *, validation_size:
         drop_type=nncf.DropType.ABSOLUTE, subset_size=len(z_cal),
         advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(
             max_num_iterations=max_iterations if max_iterations is not None else sys.maxsize))
-    _save_ir(quantized, out, compress_to_fp16=False)
+    save_ir(quantized, out, compress_to_fp16=False)
     return {"files": ["model.xml", "model.bin"],
             "calibration": {"tool": f"nncf.quantize_with_accuracy_control {nncf.__version__}",
                             "metric": f"-max |diff| / ({k:g} sigma at {reference_size} showers), vs PyTorch fp32 on "

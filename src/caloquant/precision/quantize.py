@@ -102,7 +102,7 @@ def _ort_int8(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
 def _openvino(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
     import openvino as ov
 
-    from caloquant.engines.export import export_onnx
+    from caloquant.engines.export import export_onnx, save_ir
     from caloquant.precision.layer_map import openvino_layer_precisions
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,23 +133,9 @@ def _openvino(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
             info["calibration"] = {"tool": f"nncf.quantize {nncf.__version__}",
                                    "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
                                    "ignored": [r"/final/.*"] if recipe.keep_output_float else []}
-    _save_ir(model, out, compress_to_fp16=recipe.precision == "fp16")
+    save_ir(model, out, compress_to_fp16=recipe.precision == "fp16")
     info.update(files=["model.xml", "model.bin"], layer_precisions=openvino_layer_precisions(model))
     return info
-
-
-def _save_ir(model: Any, out: Path, *, compress_to_fp16: bool) -> None:
-    import shutil
-
-    import openvino as ov
-
-    staging = Path(tempfile.mkdtemp(prefix=".openvino-", dir=out))
-    try:
-        ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=compress_to_fp16)
-        os.replace(staging / "model.bin", out / "model.bin")
-        os.replace(staging / "model.xml", out / "model.xml")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def quantize(generator: Any, recipe: Recipe, *, engine: str, out: str | os.PathLike[str],

@@ -83,7 +83,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
 
     from caloquant.engines.base import generate_batches
     from caloquant.engines.contract import draw_energies
-    from caloquant.engines.export import export_onnx
+    from caloquant.engines.export import export_onnx, save_ir
     from caloquant.engines.openvino_engine import OpenVINOEngine
     from caloquant.engines.torch_engine import TorchEngine
     from caloquant.physics.compare import compare_features, standard_quantities
@@ -91,7 +91,6 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     from caloquant.physics.quantities import validation_quantities
     from caloquant.precision.calibration import calibration_latents
     from caloquant.precision.layer_map import openvino_layer_precisions
-    from caloquant.precision.quantize import _save_ir
 
     say = log or (lambda _m: None)
     t_start = time.perf_counter()
@@ -126,7 +125,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     def evaluate(kept: tuple[str, ...], *, speed: bool) -> Trial:
         t0 = time.perf_counter()
         model = build(kept)
-        _save_ir(model, tmp, compress_to_fp16=False)
+        save_ir(model, tmp, compress_to_fp16=False)
         engine = OpenVINOEngine(tmp / "model.xml", hint, threads=cfg.threads)
         feats = extract_features(generate_batches(engine, ep=ep, seed=cfg.seed, batch_size=cfg.batch_size))
         rows = compare_features(feats, ref, quantities, k=cfg.k, n_boot=50, seed=cfg.seed, sigma_scale=scale)
@@ -186,7 +185,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
                     best_kept = trial_kept
     passing = [t for t in trials if t.passed and t.showers_per_s]
     chosen = max(passing, key=lambda t: t.showers_per_s or 0.0) if passing else min(trials, key=lambda t: t.score)
-    _save_ir(models[chosen.kept], out, compress_to_fp16=False)
+    save_ir(models[chosen.kept], out, compress_to_fp16=False)
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
