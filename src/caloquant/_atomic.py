@@ -12,7 +12,7 @@ from typing import Any
 
 from caloquant.errors import OutputError
 
-__all__ = ["atomic_path", "write_json_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "ensure_dir", "write_json_atomic", "write_text_atomic"]
 
 
 @contextlib.contextmanager
@@ -42,6 +42,16 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def ensure_dir(path: str | os.PathLike[str]) -> Path:
+    """Create an output directory (and parents); a failure is one line naming the directory."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {path}: {exc.strerror}") from None
+    return path
 
 
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:

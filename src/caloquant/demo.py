@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from caloquant.errors import CaloquantError, OutputError
+from caloquant.errors import CaloquantError
 
 __all__ = ["run_demo"]
 
@@ -17,7 +17,7 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
              log: Callable[[Any], None] = print) -> Path:
     """Simulate, check the simulator against the shipped Geant4 sample, generate with the shipped GAN and
     validate both; every stage writes into ``out``."""
-    from caloquant._atomic import write_json_atomic, write_text_atomic
+    from caloquant._atomic import ensure_dir, write_json_atomic, write_text_atomic
     from caloquant.data import ShowerWriter
     from caloquant.physics.acceptance import check_simulator, render_markdown
     from caloquant.physics.api import run_validation
@@ -25,10 +25,7 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     from caloquant.simulator import default_simulator, draw_energies
 
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out}: {exc.strerror}") from None
+    ensure_dir(out)
     t0 = time.perf_counter()
 
     def step(msg: str) -> None:
@@ -77,9 +74,8 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
 def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -> None:
     """The shipped GAN at bf16 and int8 (OpenVINO), paired with fp32 on the same latents, and a short
     benchmark of every engine and precision."""
-    import logging
-
     from caloquant._atomic import write_json_atomic
+    from caloquant._logs import quiet_tool_logs
     from caloquant.bench.precision import bench_precision
     from caloquant.generation import generate_to_file
     from caloquant.models.io import load_generator
@@ -87,10 +83,7 @@ def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -
     from caloquant.physics.api import run_validation
     from caloquant.precision import quantize, recipe_for
 
-    levels = {name: logging.getLogger(name).level for name in ("", "nncf")}
-    try:
-        for name in levels:
-            logging.getLogger(name).setLevel(logging.ERROR)
+    with quiet_tool_logs():
         gen = load_generator(default_generator_path())
         for precision in ("bf16", "int8"):
             model_dir = quantize(gen, recipe_for(precision), engine="openvino", out=out / "models" / precision)
@@ -109,6 +102,3 @@ def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -
         fastest = max(result["results"], key=lambda r: r["showers_per_s"])
         step(f"short benchmark: fastest {fastest['engine']} {fastest['precision']} at "
              f"{fastest['showers_per_s']:.0f} showers/s -> bench-precision.json")
-    finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)

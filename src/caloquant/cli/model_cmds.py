@@ -65,17 +65,16 @@ def export(
 ) -> None:
     """Export the generator (input z, dynamic batch) and check it against PyTorch."""
     from caloquant.engines.export import EXPORT_FORMATS, export_onnx, export_openvino, verify_export
-    from caloquant.errors import InputValueError, OutputError
+    from caloquant.errors import InputValueError
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import resolve_generator_path
 
     if fmt not in EXPORT_FORMATS:
         raise InputValueError(f"--format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     gen = load_generator(resolve_generator_path(model))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out}: {exc.strerror}") from None
+    from caloquant._atomic import ensure_dir
+
+    ensure_dir(out)
     onnx_path = export_onnx(gen, out / "model.onnx")
     path = onnx_path if fmt == "onnx" else export_openvino(onnx_path, out)
     if fmt == "openvino":

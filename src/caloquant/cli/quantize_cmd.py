@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from caloquant._logs import quiet_tool_logs
 from caloquant.cli.common import console, handle_errors
 
 __all__ = ["register"]
@@ -33,7 +33,7 @@ def quantize_cmd(
     """Quantize or convert the generator; `caloquant generate --model DIR` runs the result."""
     from caloquant.engines.base import check_supported
     from caloquant.models.io import load_generator, read_metadata
-    from caloquant.models.shipped import file_sha256, resolve_generator_path
+    from caloquant.models.shipped import resolve_generator_path
     from caloquant.precision import quantize, recipe_for
 
     if precision == "auto":
@@ -50,17 +50,9 @@ def quantize_cmd(
     path = resolve_generator_path(model)
     gen = load_generator(path)
     info = read_metadata(path)["info"]
-    source = {"path": str(path), "sha256": file_sha256(path), "energy_range_gev": info.get("energy_range_gev"),
-              "step": info.get("step")}
-    quiet = {name: logging.getLogger(name).level for name in ("", "nncf")}
-    try:  # NNCF and ONNX Runtime log every node at INFO/WARNING on the root logger
-        for name in quiet:
-            logging.getLogger(name).setLevel(logging.ERROR)
-        with console.status(f"{engine} {precision}"):
-            quantize(gen, recipe, engine=engine, out=out, source=source)
-    finally:
-        for name, level in quiet.items():
-            logging.getLogger(name).setLevel(level)
+    source = _source(path, info)
+    with quiet_tool_logs(), console.status(f"{engine} {precision}"):
+        quantize(gen, recipe, engine=engine, out=out, source=source)
     console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
 
 
@@ -68,7 +60,7 @@ def _auto(out: Path, engine: str, model: Path | None, calibration_size: int, tim
           validation_size: int, reference_size: int, fallback: str) -> None:
     from caloquant.errors import InputValueError
     from caloquant.models.io import load_generator, read_metadata
-    from caloquant.models.shipped import file_sha256, resolve_generator_path
+    from caloquant.models.shipped import resolve_generator_path
     from caloquant.precision.tuner import AutoConfig, tune_to_dir
 
     if engine != "openvino":
@@ -77,16 +69,9 @@ def _auto(out: Path, engine: str, model: Path | None, calibration_size: int, tim
                      fallback=fallback, calibration_size=calibration_size)
     path = resolve_generator_path(model)
     info = read_metadata(path)["info"]
-    source = {"path": str(path), "sha256": file_sha256(path), "energy_range_gev": info.get("energy_range_gev"),
-              "step": info.get("step")}
-    levels = {name: logging.getLogger(name).level for name in ("", "nncf")}
-    try:
-        for name in levels:
-            logging.getLogger(name).setLevel(logging.ERROR)
+    source = _source(path, info)
+    with quiet_tool_logs():
         result = tune_to_dir(load_generator(path), cfg, out, source=source, log=console.print)
-    finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
     c = result.chosen
     if result.passed:
         console.print(f"wrote {out}: {len(c.kept)} layers in {fallback}, the rest int8; passes the physics check; "
@@ -96,6 +81,14 @@ def _auto(out: Path, engine: str, model: Path | None, calibration_size: int, tim
                   f"{' (time budget reached)' if result.stopped_by_budget else ''}; saved the closest to {out} "
                   f"(score {c.score:.2f}, worst: {c.worst})")
     raise typer.Exit(1)
+
+
+def _source(path: Path, info: dict) -> dict:
+    """What caloquant.json records about the model a directory was made from."""
+    from caloquant.models.shipped import file_sha256
+
+    return {"path": str(path), "sha256": file_sha256(path), "energy_range_gev": info.get("energy_range_gev"),
+            "step": info.get("step")}
 
 
 def register(app: typer.Typer) -> None:

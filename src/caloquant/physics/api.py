@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from caloquant.errors import InputValueError, OutputError
+from caloquant.errors import InputValueError
 
 __all__ = ["parse_tolerances", "run_validation"]
 
@@ -35,7 +35,7 @@ def run_validation(samples: str | os.PathLike[str], reference: str | os.PathLike
                    progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, Any], str]:
     """Validate and write DIR/metrics.json, DIR/summary.txt and figures; every file lands atomically and
     only after all computations succeeded, so bad input leaves DIR untouched."""
-    from caloquant._atomic import write_json_atomic, write_text_atomic
+    from caloquant._atomic import ensure_dir, write_json_atomic, write_text_atomic
     from caloquant.physics.summary_text import summary_text
     from caloquant.physics.validate import ValidationConfig, validate
 
@@ -48,10 +48,7 @@ def run_validation(samples: str | os.PathLike[str], reference: str | os.PathLike
     metrics = validate(samples, reference, cfg, progress=progress)
     text = summary_text(metrics)
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out}: {exc.strerror}") from None
+    ensure_dir(out)
     if plots:
         from caloquant.report.validation_plots import plot_validation
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from caloquant._atomic import ensure_dir
 from caloquant.engines.base import check_supported
-from caloquant.errors import OutputError
 from caloquant.precision.calibration import calibration_latents
 from caloquant.precision.modeldir import write_model_dir
 from caloquant.precision.recipes import Int8StaticConfig, Recipe
@@ -143,10 +143,7 @@ def quantize(generator: Any, recipe: Recipe, *, engine: str, out: str | os.PathL
     """Write ``out`` for ``engine`` at ``recipe.precision``; returns the directory."""
     check_supported(engine, recipe.precision)
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out}: {exc.strerror}") from None
+    ensure_dir(out)
     info = _HANDLERS[(engine, recipe.precision)](generator, recipe, out)
     write_model_dir(out, engine=engine, recipe=recipe, latent=generator.cfg.latent, info=info, source=source)
     return out
