@@ -28,10 +28,11 @@ def check_trained_range(lo: float, hi: float, trained: tuple[float, float] | Non
 
 def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLike[str], *, count: int,
                      energy: tuple[float, float], seed: int, batch_size: int = 128, threads: int = 2,
-                     streams: int = 1, strict: bool = False,
+                     streams: int = 1, strict: bool = False, spec: str | os.PathLike[str] | None = None,
                      on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Generate ``count`` showers into ``out`` (atomically) with any model: the shipped default, a weights
-    file, or a `caloquant quantize` directory (its engine and precision). Returns the file attributes."""
+    file, a `caloquant quantize` directory (its engine and precision), or a user ONNX generator with its
+    ``spec``. Returns the file attributes."""
     from caloquant.data import ShowerWriter
     from caloquant.engines.base import generate_batches
     from caloquant.models.io import read_metadata
@@ -42,7 +43,15 @@ def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLik
                         (streams, "--streams")):
         if value <= 0:
             raise InputValueError(f"{name} {value}: must be a positive integer")
-    if model is not None and (Path(model) / MODEL_JSON).is_file():
+    if spec is not None or (model is not None and Path(model).suffix.lower() == ".onnx"):
+        from caloquant.models.user_onnx import read_spec
+
+        if spec is None:
+            raise InputValueError(f"--model {model}: a user ONNX generator needs --spec (its input and output "
+                                  "layout; see docs/precision.md)")
+        trained = read_spec(spec).energy_range_gev
+        digest = file_sha256(model) if model is not None and Path(model).is_file() else ""
+    elif model is not None and (Path(model) / MODEL_JSON).is_file():
         meta = read_model_dir(model)
         trained = (meta.get("source_model") or {}).get("energy_range_gev")
         digest = ",".join(f"{k}:{v}" for k, v in meta["sha256"].items())
@@ -51,7 +60,7 @@ def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLik
         trained = read_metadata(path)["info"].get("energy_range_gev")
         digest = file_sha256(path)
     check_trained_range(*energy, tuple(trained) if trained else None, strict=strict)
-    engine = load_engine(model, threads=threads, streams=streams)
+    engine = load_engine(model, threads=threads, streams=streams, spec=spec)
     attrs = {"generator": "caloquant 3DGAN", "model": str(model or "shipped default"), "model_sha256": digest,
              "seed": seed, "energy_range_gev": list(energy), "engine": f"{engine.name} {engine.precision}",
              "batch_size": batch_size}

@@ -22,7 +22,8 @@ def streams_threads_grid(model_dir: str | os.PathLike[str], *, grid: list[tuple[
     if meta["engine"] != "openvino":
         raise ValueError("the streams x threads grid runs OpenVINO models")
     hint = inference_hint(meta.get("runtime_precision", meta["precision"]))
-    z = make_latent(draw_latents(seed, batch_size, meta["latent"]), draw_energies(seed, batch_size, 100.0, 500.0))
+    z = make_latent(draw_latents(seed, batch_size, meta["latent"]), draw_energies(seed, batch_size, 100.0, 500.0),
+                    meta.get("energy_input", "latent"))
     core = ov.Core()
     rows = []
     for streams, threads in grid:

@@ -30,7 +30,8 @@ def measure_model(model_dir: str, *, batch_size: int = 128, threads: int = 2, st
     from caloquant.precision.modeldir import load_engine
 
     engine = load_engine(model_dir, threads=threads, streams=streams)
-    z = make_latent(draw_latents(seed, batch_size, engine.latent), draw_energies(seed, batch_size, 100.0, 500.0))
+    z = make_latent(draw_latents(seed, batch_size, engine.latent), draw_energies(seed, batch_size, 100.0, 500.0),
+                    getattr(engine, "energy_input", "latent"))
     for _ in range(warmup):
         engine.run(z)
     times = []

@@ -31,7 +31,9 @@ def generate(
     count: CountOpt = 10000,
     energy: EnergyOpt = "100:500",
     seed: SeedOpt = 1,
-    model: Annotated[Path | None, typer.Option(help="Weights file or directory (default: shipped).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Weights file, model directory or user .onnx (default: shipped).")]
+    = None,
+    spec: Annotated[Path | None, typer.Option(help="Spec file (TOML/JSON) of a user ONNX --model.")] = None,
     batch_size: Annotated[int, typer.Option(help="Showers per inference batch.")] = 128,
     threads: ThreadsOpt = 2,
     streams: Annotated[int, typer.Option(help="Inference streams (OpenVINO models).")] = 1,
@@ -51,7 +53,7 @@ def generate(
             bar.update(task, advance=n, rate=f"{done / (time.perf_counter() - t0):.0f} showers/s")
 
         generate_to_file(model, out, count=count, energy=(lo, hi), seed=seed, batch_size=batch_size,
-                         threads=threads, streams=streams, strict=strict, on_batch=on_batch)
+                         threads=threads, streams=streams, strict=strict, spec=spec, on_batch=on_batch)
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}")
     console.print(f"wrote {count} showers to {out} in {time.perf_counter() - t0:.1f} s")

@@ -18,7 +18,9 @@ def quantize_cmd(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output model directory.")],
     precision: Annotated[str, typer.Option(help="fp32, bf16, fp16, int8 or auto (physics-driven tuner).")] = "int8",
     engine: Annotated[str, typer.Option(help="openvino, onnxruntime or torch.")] = "openvino",
-    model: Annotated[Path | None, typer.Option(help="Weights file or run directory (default: shipped).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Weights file, run directory or user .onnx (default: shipped).")]
+    = None,
+    spec: Annotated[Path | None, typer.Option(help="Spec file (TOML/JSON) of a user ONNX --model.")] = None,
     calibration_size: Annotated[int, typer.Option(help="int8: calibration latent vectors.")] = 512,
     calibration_method: Annotated[str, typer.Option(help="int8: minmax, percentile or entropy.")] = "minmax",
     symmetric: Annotated[bool, typer.Option(help="int8: symmetric activations (OpenVINO deconv needs it).")] = True,
@@ -32,12 +34,11 @@ def quantize_cmd(
 ) -> None:
     """Quantize or convert the generator; `caloquant generate --model DIR` runs the result."""
     from caloquant.engines.base import check_supported
-    from caloquant.models.io import load_generator, read_metadata
-    from caloquant.models.shipped import resolve_generator_path
     from caloquant.precision import quantize, recipe_for
+    from caloquant.precision.source import open_float_model
 
     if precision == "auto":
-        _auto(out, engine, model, calibration_size, time_budget, validation_size, reference_size, fallback)
+        _auto(out, engine, model, spec, calibration_size, time_budget, validation_size, reference_size, fallback)
         return
     check_supported(engine, precision)
     options = {}
@@ -47,31 +48,26 @@ def quantize_cmd(
     recipe = recipe_for(precision, **options)
     if precision == "int8" and calibration_size < 100:
         console.print(f"[yellow]warning:[/] --calibration-size {calibration_size} is small; ranges may be poor")
-    path = resolve_generator_path(model)
-    gen = load_generator(path)
-    info = read_metadata(path)["info"]
-    source = _source(path, info)
-    with quiet_tool_logs(), console.status(f"{engine} {precision}"):
-        quantize(gen, recipe, engine=engine, out=out, source=source)
+    with quiet_tool_logs():
+        src, source = open_float_model(model, spec)
+        with console.status(f"{engine} {precision}"):
+            quantize(src, recipe, engine=engine, out=out, source=source)
     console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
 
 
-def _auto(out: Path, engine: str, model: Path | None, calibration_size: int, time_budget: float,
-          validation_size: int, reference_size: int, fallback: str) -> None:
+def _auto(out: Path, engine: str, model: Path | None, spec: Path | None, calibration_size: int,
+          time_budget: float, validation_size: int, reference_size: int, fallback: str) -> None:
     from caloquant.errors import InputValueError
-    from caloquant.models.io import load_generator, read_metadata
-    from caloquant.models.shipped import resolve_generator_path
+    from caloquant.precision.source import open_float_model
     from caloquant.precision.tuner import AutoConfig, tune_to_dir
 
     if engine != "openvino":
         raise InputValueError(f"--precision auto runs on openvino (int8 with bf16/fp32 fallback), not {engine}")
     cfg = AutoConfig(time_budget_s=time_budget, validation_size=validation_size, reference_size=reference_size,
                      fallback=fallback, calibration_size=calibration_size)
-    path = resolve_generator_path(model)
-    info = read_metadata(path)["info"]
-    source = _source(path, info)
     with quiet_tool_logs():
-        result = tune_to_dir(load_generator(path), cfg, out, source=source, log=console.print)
+        src, source = open_float_model(model, spec)
+        result = tune_to_dir(src, cfg, out, source=source, log=console.print)
     c = result.chosen
     if result.passed:
         console.print(f"wrote {out}: {len(c.kept)} layers in {fallback}, the rest int8; passes the physics check; "
@@ -81,14 +77,6 @@ def _auto(out: Path, engine: str, model: Path | None, calibration_size: int, tim
                   f"{' (time budget reached)' if result.stopped_by_budget else ''}; saved the closest to {out} "
                   f"(score {c.score:.2f}, worst: {c.worst})")
     raise typer.Exit(1)
-
-
-def _source(path: Path, info: dict) -> dict:
-    """What caloquant.json records about the model a directory was made from."""
-    from caloquant.models.shipped import file_sha256
-
-    return {"path": str(path), "sha256": file_sha256(path), "energy_range_gev": info.get("energy_range_gev"),
-            "step": info.get("step")}
 
 
 def register(app: typer.Typer) -> None:

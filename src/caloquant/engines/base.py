@@ -30,7 +30,7 @@ class Engine(Protocol):
 
     name: str
     precision: str
-    latent: int
+    latent: int  # width of n; z has one more column when energy_input == "separate"
 
     def run(self, z: np.ndarray) -> np.ndarray: ...
 
@@ -53,11 +53,12 @@ def generate_batches(engine: Engine, *, ep: np.ndarray | None = None, count: int
             raise ValueError("give either ep or count")
         ep = draw_energies(seed, count, *energy)
     n = draw_latents(seed, len(ep), engine.latent)
+    mode = getattr(engine, "energy_input", "latent")  # user ONNX models may take the energy separately
     group = max(getattr(engine, "streams", 1), 1)  # batches in flight at once (OpenVINO streams)
     starts = list(range(0, len(ep), batch_size))
     for g in range(0, len(starts), group):
         chunk = starts[g : g + group]
-        zs = [make_latent(n[s : s + batch_size], ep[s : s + batch_size]) for s in chunk]
+        zs = [make_latent(n[s : s + batch_size], ep[s : s + batch_size], mode) for s in chunk]
         outs = engine.run_many(zs) if group > 1 and hasattr(engine, "run_many") else [engine.run(z) for z in zs]
         for s, out in zip(chunk, outs, strict=True):
             yield postprocess(out), ep[s : s + batch_size].astype(np.float32)

@@ -30,9 +30,13 @@ def draw_latents(seed: int, count: int, latent: int = LATENT_SIZE) -> np.ndarray
     return _streams(seed)[0].standard_normal((count, latent))
 
 
-def make_latent(n: np.ndarray, ep: np.ndarray) -> np.ndarray:
-    """z = (Ep / 100 GeV) * n as float32, the generator's input."""
-    return (np.asarray(n) * (np.asarray(ep, dtype=np.float64)[:, None] / 100.0)).astype(np.float32)
+def make_latent(n: np.ndarray, ep: np.ndarray, energy_input: str = "latent") -> np.ndarray:
+    """The generator's float32 input: z = (Ep / 100 GeV) * n, or for a user model whose energy is a separate
+    input (``energy_input="separate"``), the columns [n, Ep / 100 GeV]."""
+    e = np.asarray(ep, dtype=np.float64)[:, None] / 100.0
+    if energy_input == "separate":
+        return np.concatenate([np.asarray(n, dtype=np.float64), e], axis=1).astype(np.float32)
+    return (np.asarray(n) * e).astype(np.float32)
 
 
 def postprocess(showers: np.ndarray) -> np.ndarray:

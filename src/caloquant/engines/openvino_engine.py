@@ -18,7 +18,7 @@ class OpenVINOEngine:
     name = "openvino"
 
     def __init__(self, xml: str | os.PathLike[str], precision: str = "fp32", *, threads: int = 2, streams: int = 1,
-                 latent: int = 200) -> None:
+                 latent: int = 200, energy_input: str = "latent") -> None:
         import openvino as ov
 
         core = ov.Core()
@@ -30,6 +30,7 @@ class OpenVINOEngine:
         self._queue = ov.AsyncInferQueue(self.compiled, streams) if streams > 1 else None
         self.precision = precision
         self.latent = latent
+        self.energy_input = energy_input
 
     def run(self, z: np.ndarray) -> np.ndarray:
         result = self.request.infer({0: np.ascontiguousarray(z, dtype=np.float32)})

@@ -30,16 +30,17 @@ def quantize_with_physics_control(generator: Any, out: Path, *, validation_size:
 
     from caloquant.engines.base import generate_batches
     from caloquant.engines.contract import draw_energies, draw_latents, make_latent, postprocess
-    from caloquant.engines.export import export_onnx, save_ir
-    from caloquant.engines.torch_engine import TorchEngine
+    from caloquant.engines.export import save_ir
     from caloquant.physics.compare import compare_features, standard_quantities
     from caloquant.physics.features import extract_features
     from caloquant.precision.calibration import calibration_latents
+    from caloquant.precision.source import as_float_model
+
+    src = as_float_model(generator)
 
     ep = draw_energies(seed, validation_size, 100.0, 500.0)
-    z = make_latent(draw_latents(seed, validation_size, generator.cfg.latent), ep)
-    ref = np.concatenate([s for s, _ in generate_batches(TorchEngine(generator, "fp32", threads=threads), ep=ep,
-                                                         seed=seed)])
+    z = make_latent(draw_latents(seed, validation_size, src.latent), ep, src.energy_input)
+    ref = np.concatenate([s for s, _ in generate_batches(src.reference_engine(threads), ep=ep, seed=seed)])
     quantities = standard_quantities(sf_mean=0, sf_spread=0, shape_means=0, shape_stds=0, profile=0,
                                      containment_tol=0)
     items = [(np.arange(s, min(s + 16, len(z))), z[s : s + 16]) for s in range(0, len(z), 16)]
@@ -57,8 +58,8 @@ def quantize_with_physics_control(generator: Any, out: Path, *, validation_size:
         return -max(abs(r.diff) / max(r.k * r.sigma, 1e-12) for r in rows)
 
     with tempfile.TemporaryDirectory() as tmp:
-        model = ov.convert_model(str(export_onnx(generator, Path(tmp) / "fp32.onnx")))
-    z_cal = calibration_latents(calibration_size, (100.0, 500.0), seed + 1, generator.cfg.latent)
+        model = ov.convert_model(str(src.write_onnx(Path(tmp) / "fp32.onnx")))
+    z_cal = calibration_latents(calibration_size, (100.0, 500.0), seed + 1, src.latent, src.energy_input)
     quantized = nncf.quantize_with_accuracy_control(
         model, nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))]),
         nncf.Dataset(items, lambda item: item[1]), validation_fn, max_drop=1.0,

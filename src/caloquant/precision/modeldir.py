@@ -15,7 +15,7 @@ MODEL_JSON = "caloquant.json"
 
 
 def write_model_dir(out: Path, *, engine: str, recipe: Any, latent: int, info: dict[str, Any],
-                    source: dict[str, Any] | None) -> None:
+                    source: dict[str, Any] | None, energy_input: str = "latent") -> None:
     from caloquant._atomic import write_json_atomic
     from caloquant.metadata import metadata
     from caloquant.models.shipped import file_sha256
@@ -23,7 +23,9 @@ def write_model_dir(out: Path, *, engine: str, recipe: Any, latent: int, info: d
     files = info.pop("files")
     payload = metadata(seed=getattr(recipe, "seed", None), extra={
         "kind": "quantized model", "engine": engine, "precision": recipe.precision, "recipe": recipe.to_json(),
-        "latent": latent, "input": "z = (Ep / 100 GeV) * n, float32 (batch, latent)",
+        "latent": latent, "energy_input": energy_input,
+        "input": "z = (Ep / 100 GeV) * n, float32 (batch, latent)" if energy_input == "latent"
+        else "z = [n, Ep / 100 GeV], float32 (batch, latent + 1)",
         "output": "showers (batch, 25, 25, 25) GeV, axes x, y, layer", "files": files,
         "sha256": {f: file_sha256(out / f) for f in files},
         "source_model": source or {}, **info})
@@ -44,8 +46,10 @@ def read_model_dir(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
-def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, streams: int = 1) -> Any:
-    """An Engine for: None (shipped default, torch fp32), a weights file (torch fp32) or a model directory."""
+def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, streams: int = 1,
+                spec: str | os.PathLike[str] | None = None) -> Any:
+    """An Engine for: None (shipped default, torch fp32), a weights file (torch fp32), a model directory,
+    or a user ONNX generator with its spec (ONNX Runtime fp32)."""
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import resolve_generator_path
 
@@ -53,6 +57,7 @@ def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, strea
         path = Path(model)
         meta = read_model_dir(path)
         engine, precision, latent = meta["engine"], meta["precision"], int(meta["latent"])
+        mode = meta.get("energy_input", "latent")
         if engine == "torch":
             from caloquant.engines.torch_engine import TorchEngine
 
@@ -60,15 +65,21 @@ def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, strea
         if engine == "onnxruntime":
             from caloquant.engines.onnxruntime_engine import OnnxRuntimeEngine
 
-            return OnnxRuntimeEngine(path / "model.onnx", precision, threads=threads, latent=latent)
+            return OnnxRuntimeEngine(path / "model.onnx", precision, threads=threads, latent=latent,
+                                     energy_input=mode)
         if engine == "openvino":
             from caloquant.engines.openvino_engine import OpenVINOEngine
 
             runtime = meta.get("runtime_precision", precision)  # auto: the fallback layers' precision
-            engine = OpenVINOEngine(path / "model.xml", runtime, threads=threads, streams=streams, latent=latent)
+            engine = OpenVINOEngine(path / "model.xml", runtime, threads=threads, streams=streams, latent=latent,
+                                    energy_input=mode)
             engine.precision = precision
             return engine
         raise CheckpointError(f"{path / MODEL_JSON}: unknown engine {engine!r}")
+    if spec is not None or Path(str(model)).suffix.lower() == ".onnx":
+        from caloquant.precision.source import open_float_model
+
+        return open_float_model(model, spec)[0].reference_engine(threads)
     from caloquant.engines.torch_engine import TorchEngine
 
     return TorchEngine(load_generator(resolve_generator_path(model)), "fp32", threads=threads)

@@ -15,13 +15,15 @@ from typing import Any
 
 from caloquant._atomic import ensure_dir
 from caloquant.engines.base import check_supported
+from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_latents
 from caloquant.precision.modeldir import write_model_dir
 from caloquant.precision.recipes import Int8StaticConfig, Recipe
+from caloquant.precision.source import FloatModel, as_float_model
 
 __all__ = ["quantize"]
 
-Handler = Callable[[Any, Recipe, Path], dict[str, Any]]
+Handler = Callable[[FloatModel, Recipe, Path], dict[str, Any]]
 _HANDLERS: dict[tuple[str, str], Handler] = {}
 
 
@@ -35,23 +37,24 @@ def _register(engine: str, *precisions: str) -> Callable[[Handler], Handler]:
 
 
 @_register("torch", "fp32", "bf16")
-def _torch(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
+def _torch(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
     from caloquant.models.io import save_generator
 
-    save_generator(out / "generator.safetensors", gen)
+    if src.module is None:
+        raise InputValueError("--engine torch runs caloquant PyTorch generators; a user ONNX model runs on "
+                              "openvino or onnxruntime")
+    save_generator(out / "generator.safetensors", src.module)
     return {"files": ["generator.safetensors"], "layer_precisions": {}}
 
 
 @_register("onnxruntime", "fp32")
-def _ort_fp32(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
-    from caloquant.engines.export import export_onnx
-
-    export_onnx(gen, out / "model.onnx")
+def _ort_fp32(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
+    src.write_onnx(out / "model.onnx")
     return {"files": ["model.onnx"], "layer_precisions": {}}
 
 
 @_register("onnxruntime", "int8")
-def _ort_int8(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
+def _ort_int8(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -61,11 +64,10 @@ def _ort_int8(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
         quantize_static,
     )
 
-    from caloquant.engines.export import export_onnx
     from caloquant.precision.layer_map import onnx_layer_precisions
 
     assert isinstance(recipe, Int8StaticConfig)
-    z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, gen.cfg.latent)
+    z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, src.latent, src.energy_input)
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -76,7 +78,7 @@ def _ort_int8(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
             return None if batch is None else {"z": batch}
 
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_onnx(gen, Path(tmp) / "fp32.onnx")
+        fp32 = src.write_onnx(Path(tmp) / "fp32.onnx")
         names = [n.name for n in onnx.load(str(fp32)).graph.node]
         exclude = [n for n in names if n.startswith("/final/")] if recipe.keep_output_float else []
         method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
@@ -99,19 +101,19 @@ def _ort_int8(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
 
 
 @_register("openvino", "fp32", "bf16", "fp16", "int8")
-def _openvino(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
+def _openvino(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
     import openvino as ov
 
-    from caloquant.engines.export import export_onnx, save_ir
+    from caloquant.engines.export import save_ir
     from caloquant.precision.layer_map import openvino_layer_precisions
 
     with tempfile.TemporaryDirectory() as tmp:
-        model = ov.convert_model(str(export_onnx(gen, Path(tmp) / "fp32.onnx")))
+        model = ov.convert_model(str(src.write_onnx(Path(tmp) / "fp32.onnx")))
     info: dict[str, Any] = {}
     if isinstance(recipe, Int8StaticConfig):
         import nncf
 
-        z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, gen.cfg.latent)
+        z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, src.latent, src.energy_input)
         ignored = nncf.IgnoredScope(patterns=[r"/final/.*"], validate=False) if recipe.keep_output_float else None
         from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
@@ -140,10 +142,13 @@ def _openvino(gen: Any, recipe: Recipe, out: Path) -> dict[str, Any]:
 
 def quantize(generator: Any, recipe: Recipe, *, engine: str, out: str | os.PathLike[str],
              source: dict[str, Any] | None = None) -> Path:
-    """Write ``out`` for ``engine`` at ``recipe.precision``; returns the directory."""
+    """Write ``out`` for ``engine`` at ``recipe.precision``; returns the directory. ``generator``: a torch
+    generator, a wrapped user ONNX model or a FloatModel."""
     check_supported(engine, recipe.precision)
+    src = as_float_model(generator)
     out = Path(out)
     ensure_dir(out)
-    info = _HANDLERS[(engine, recipe.precision)](generator, recipe, out)
-    write_model_dir(out, engine=engine, recipe=recipe, latent=generator.cfg.latent, info=info, source=source)
+    info = _HANDLERS[(engine, recipe.precision)](src, recipe, out)
+    write_model_dir(out, engine=engine, recipe=recipe, latent=src.latent, info=info, source=source,
+                    energy_input=src.energy_input)
     return out

@@ -82,16 +82,17 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     import openvino as ov
 
     from caloquant.engines.base import generate_batches
-    from caloquant.engines.contract import draw_energies
-    from caloquant.engines.export import export_onnx, save_ir
+    from caloquant.engines.contract import draw_energies, make_latent
+    from caloquant.engines.export import save_ir
     from caloquant.engines.openvino_engine import OpenVINOEngine
-    from caloquant.engines.torch_engine import TorchEngine
     from caloquant.physics.compare import compare_features, standard_quantities
     from caloquant.physics.features import extract_features
     from caloquant.physics.quantities import validation_quantities
     from caloquant.precision.calibration import calibration_latents
     from caloquant.precision.layer_map import openvino_layer_precisions
+    from caloquant.precision.source import as_float_model
 
+    src = as_float_model(generator)
     say = log or (lambda _m: None)
     t_start = time.perf_counter()
     tol = dict(cfg.tolerances)
@@ -100,17 +101,17 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
                                        profile=tol["profile"], containment_tol=tol["containment_tol"]),
                   *validation_quantities(tol)]
     ep = draw_energies(cfg.seed, cfg.validation_size, 100.0, 500.0)
-    say(f"float32 reference: {cfg.validation_size} showers (PyTorch)")
-    ref = extract_features(generate_batches(TorchEngine(generator, "fp32", threads=cfg.threads), ep=ep,
-                                            seed=cfg.seed, batch_size=cfg.batch_size))
+    reference = src.reference_engine(cfg.threads)
+    say(f"float32 reference: {cfg.validation_size} showers ({reference.name})")
+    ref = extract_features(generate_batches(reference, ep=ep, seed=cfg.seed, batch_size=cfg.batch_size))
     t_reference = time.perf_counter() - t_start
     if cfg.time_budget_s < 2 * t_reference:  # a trial generates the same showers and calibrates first
         raise InputValueError(f"--time-budget {cfg.time_budget_s:g} s is shorter than one trial (about "
                               f"{2 * t_reference:.0f} s for {cfg.validation_size} showers on this machine)")
     scale = float(np.sqrt(cfg.validation_size / cfg.reference_size))
     tmp = Path(tempfile.mkdtemp(prefix=".tune-", dir=out))
-    fp32_model = ov.convert_model(str(export_onnx(generator, tmp / "fp32.onnx")))
-    z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, generator.cfg.latent)
+    fp32_model = ov.convert_model(str(src.write_onnx(tmp / "fp32.onnx")))
+    z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, src.latent, src.energy_input)
     calib = nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))])
     hint = "bf16" if cfg.fallback == "bf16" else "fp32"
     trials: list[Trial] = []
@@ -126,14 +127,16 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         t0 = time.perf_counter()
         model = build(kept)
         save_ir(model, tmp, compress_to_fp16=False)
-        engine = OpenVINOEngine(tmp / "model.xml", hint, threads=cfg.threads)
+        engine = OpenVINOEngine(tmp / "model.xml", hint, threads=cfg.threads, latent=src.latent,
+                                energy_input=src.energy_input)
         feats = extract_features(generate_batches(engine, ep=ep, seed=cfg.seed, batch_size=cfg.batch_size))
         rows = compare_features(feats, ref, quantities, k=cfg.k, n_boot=50, seed=cfg.seed, sigma_scale=scale)
         scores = [(abs(r.diff) / max(r.tolerance, r.k * r.sigma, 1e-12), f"{r.bin} {r.name}") for r in rows]
         score, worst = max(scores)
         sps = None
         if speed and score < 1:
-            z = np.zeros((cfg.batch_size, generator.cfg.latent), np.float32) + 0.5
+            z = make_latent(np.full((cfg.batch_size, src.latent), 0.5), np.full(cfg.batch_size, 300.0),
+                            src.energy_input)
             engine.run(z)
             times = []
             for _ in range(5):
@@ -197,10 +200,12 @@ def tune_to_dir(generator: Any, cfg: AutoConfig, out: Path, *, source: dict[str,
     """Run the tuner and describe the chosen model in caloquant.json (precision 'auto')."""
     from caloquant.precision.layer_map import openvino_layer_precisions
     from caloquant.precision.modeldir import write_model_dir
+    from caloquant.precision.source import as_float_model
 
+    src = as_float_model(generator)
     out.mkdir(parents=True, exist_ok=True)
     (out / "trials.jsonl").unlink(missing_ok=True)
-    result = tune(generator, cfg, out, log=log)
+    result = tune(src, cfg, out, log=log)
 
     class _Recipe:
         precision = "auto"
@@ -222,5 +227,6 @@ def tune_to_dir(generator: Any, cfg: AutoConfig, out: Path, *, source: dict[str,
                      "stopped_by_time_budget": result.stopped_by_budget,
                      "rule": f"|diff| <= max(tol, {cfg.k:g} sigma), sigma at {cfg.reference_size} showers, "
                              f"candidate vs PyTorch fp32 on {cfg.validation_size} paired showers"}}
-    write_model_dir(out, engine="openvino", recipe=_Recipe(), latent=generator.cfg.latent, info=info, source=source)
+    write_model_dir(out, engine="openvino", recipe=_Recipe(), latent=src.latent, info=info, source=source,
+                    energy_input=src.energy_input)
     return result
