@@ -21,17 +21,24 @@ class FloatModel:
     energy_input: str = "latent"
     module: Any | None = None  # torch generator, when there is one
     user: Any | None = None  # caloquant.models.user_onnx.UserOnnxModel
+    batchnorm_folds: dict[str, int] | None = None  # what the last folded export did
 
     @property
     def kind(self) -> str:
         return "torch" if self.module is not None else "onnx"
 
-    def write_onnx(self, path: str | os.PathLike[str]) -> Path:
-        """fp32 ONNX taking 'z' and returning 'showers' (batch, 25, 25, 25) GeV."""
+    def write_onnx(self, path: str | os.PathLike[str], *, fold_batchnorm: bool = False) -> Path:
+        """fp32 ONNX taking 'z' and returning 'showers' (batch, 25, 25, 25) GeV; ``fold_batchnorm``: apply
+        the exact BatchNorm folds (caloquant generators only; see precision.bn_fold)."""
         if self.module is not None:
             from caloquant.engines.export import export_onnx
 
-            return export_onnx(self.module, path)
+            module = self.module
+            if fold_batchnorm:
+                from caloquant.precision.bn_fold import fold_batchnorms
+
+                module, self.batchnorm_folds = fold_batchnorms(module)
+            return export_onnx(module, path)
         return self.user.write_onnx(path)
 
     def reference_engine(self, threads: int | None = 2) -> Any:
