@@ -11,6 +11,7 @@ from caloquant.cli import (
     demo_cmd,
     info_cmd,
     model_cmds,
+    produce_cmd,
     quantize_cmd,
     report_cmd,
     simulate_cmds,
@@ -40,8 +41,8 @@ def _main(
     """caloquant: fast calorimeter showers at reduced precision, validated against Geant4."""
 
 
-for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, quantize_cmd, bench_cmds,
-               report_cmd, demo_cmd):
+for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, quantize_cmd, produce_cmd,
+               bench_cmds, report_cmd, demo_cmd):
     module.register(app)
 
 if __name__ == "__main__":

@@ -34,12 +34,17 @@ class ShowerSource(Protocol):
 
 
 def open_showers(path: str | os.PathLike[str]) -> ShowerSource:
-    """Open a 3DGAN or CaloChallenge HDF5 file; raise DataFormatError with a one-line reason otherwise."""
+    """Open a 3DGAN or CaloChallenge HDF5 file, or a `caloquant produce` folder as one dataset; raise
+    DataFormatError with a one-line reason otherwise."""
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no such file")
     if path.is_dir():
-        raise DataFormatError(f"{path}: is a directory, expected an HDF5 shower file")
+        if (path / "manifest.json").is_file():
+            from caloquant.production.source import ProductionSource
+
+            return ProductionSource(path)
+        raise DataFormatError(f"{path}: is a directory, expected an HDF5 shower file or a production folder")
     try:
         with h5py.File(path, "r") as fh:
             keys = set(fh.keys())

@@ -155,8 +155,10 @@ class ShowerWriter:
             compression="gzip",
             compression_opts=self.compression_level,
             shuffle=self.shuffle,
+            track_times=False,  # no timestamps: the same showers give the same file
         )
-        self._fh.create_dataset("energy", shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(4096,))
+        self._fh.create_dataset("energy", shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(4096,),
+                                track_times=False)
         self._fh.attrs["axes"] = "ECAL[event, x, y, layer]"
         self._fh.attrs["units"] = "GeV"
         self._fh.attrs["geometry"] = _geometry_text(g)
@@ -179,6 +181,12 @@ class ShowerWriter:
         self._fh["energy"].resize(n0 + n, axis=0)
         self._fh["energy"][n0 : n0 + n] = energy
         self.n_written += n
+
+    def set_attr(self, key: str, value: Any) -> None:
+        """Add a file attribute known only at the end (a checksum of what was written)."""
+        if self._fh is None:
+            raise RuntimeError("ShowerWriter.set_attr called outside its 'with' block")
+        self._fh.attrs[key] = value
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

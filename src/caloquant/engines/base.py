@@ -45,7 +45,7 @@ def check_supported(engine: str, precision: str) -> None:
 
 
 def generate_batches(engine: Engine, *, ep: np.ndarray | None = None, count: int | None = None,
-                     energy: tuple[float, float] = (100.0, 500.0), seed: int = 1,
+                     energy: tuple[float, float] = (100.0, 500.0), seed: int | np.random.SeedSequence = 1,
                      batch_size: int = 128) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Showers by the generator contract: energies from ``seed`` (or given), latents from ``seed``."""
     if ep is None:

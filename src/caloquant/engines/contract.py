@@ -15,17 +15,26 @@ LATENT_SIZE = 200
 ZERO_BELOW_GEV = 1e-6
 
 
-def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    rng_n, rng_e = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+Seed = int | np.random.SeedSequence
+
+
+def _streams(seed: Seed) -> tuple[np.random.Generator, np.random.Generator]:
+    """A SeedSequence (a production shard's ``SeedSequence(S).spawn(n)[i]``) is copied first: spawning
+    mutates it, and the same shard must give the same streams every time."""
+    if isinstance(seed, np.random.SeedSequence):
+        seq = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+    else:
+        seq = np.random.SeedSequence(seed)
+    rng_n, rng_e = (np.random.default_rng(s) for s in seq.spawn(2))
     return rng_n, rng_e
 
 
-def draw_energies(seed: int, count: int, lo: float, hi: float) -> np.ndarray:
+def draw_energies(seed: Seed, count: int, lo: float, hi: float) -> np.ndarray:
     """Primary energies in GeV (float64), uniform in [lo, hi): the second stream of the seed."""
     return _streams(seed)[1].uniform(lo, hi, count)
 
 
-def draw_latents(seed: int, count: int, latent: int = LATENT_SIZE) -> np.ndarray:
+def draw_latents(seed: Seed, count: int, latent: int = LATENT_SIZE) -> np.ndarray:
     """Standard-normal latent vectors n (float64, (count, latent)): the first stream of the seed."""
     return _streams(seed)[0].standard_normal((count, latent))
 

@@ -1,0 +1,125 @@
+"""What a production is: its parameters, its shards and their seeds, checksums, and the manifest.
+
+A production depends on (seed S, shard size K) and the model, never on how many workers ran it: shard
+i draws its random numbers by the generator contract from ``SeedSequence(S).spawn(n_shards)[i]`` and
+runs with fixed threads and batch size. A shard is verified by the SHA-256 of its decoded float32
+arrays (ECAL, then energy), which the worker also stores in the shard's attributes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caloquant.errors import InputValueError
+
+__all__ = ["MANIFEST", "STAGING", "ProductionParams", "ShardHasher", "array_checksum", "read_manifest",
+           "shard_name", "shard_seed", "verify_shard"]
+
+MANIFEST = "manifest.json"
+STAGING = ".staging"
+
+
+@dataclass(frozen=True)
+class ProductionParams:
+    """Everything the showers depend on; a rerun with other values is another production."""
+
+    model: str
+    model_sha256: str
+    count: int
+    energy: tuple[float, float]
+    seed: int
+    shard_size: int
+    threads: int
+    batch_size: int
+    spec: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in (("--count", self.count), ("--shard-size", self.shard_size),
+                            ("--threads", self.threads), ("--batch-size", self.batch_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InputValueError(f"{name} {value!r}: must be a positive integer")
+        if self.seed < 0:
+            raise InputValueError(f"--seed {self.seed}: must be a non-negative integer")
+
+    @property
+    def n_shards(self) -> int:
+        return math.ceil(self.count / self.shard_size)
+
+    def shard_count(self, index: int) -> int:
+        return min(self.shard_size, self.count - index * self.shard_size)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["energy"] = list(self.energy)
+        return d
+
+
+def shard_seed(seed: int, n_shards: int, index: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed).spawn(n_shards)[index]
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:06d}.h5"
+
+
+class ShardHasher:
+    """SHA-256 of all ECAL float32 bytes, then all energy float32 bytes, fed batch by batch."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self._energies: list[np.ndarray] = []
+
+    def add(self, ecal: np.ndarray, energy: np.ndarray) -> None:
+        self._h.update(np.ascontiguousarray(ecal, dtype=np.float32).tobytes())
+        self._energies.append(np.asarray(energy, dtype=np.float32).reshape(-1))
+
+    def hexdigest(self) -> str:
+        h = self._h.copy()
+        for e in self._energies:
+            h.update(e.tobytes())
+        return h.hexdigest()
+
+
+def array_checksum(ecal: np.ndarray, energy: np.ndarray) -> str:
+    hasher = ShardHasher()
+    hasher.add(ecal, energy)
+    return hasher.hexdigest()
+
+
+def verify_shard(path: Path, expected_count: int, index: int, seed: int) -> str | None:
+    """The shard's checksum if it is complete and intact (right shard, count, decoded arrays), else None."""
+    import h5py
+
+    hasher = ShardHasher()
+    try:
+        with h5py.File(path, "r") as fh:
+            if int(fh.attrs.get("shard_index", -1)) != index or int(fh.attrs.get("production_seed", -1)) != seed:
+                return None
+            ecal, energy = fh["ECAL"], fh["energy"]
+            if len(ecal) != expected_count or len(energy) != expected_count:
+                return None
+            for s in range(0, expected_count, 1024):
+                hasher.add(ecal[s : s + 1024], energy[s : s + 1024])
+            stored = str(fh.attrs.get("sha256_float32", ""))
+    except (OSError, KeyError):
+        return None
+    digest = hasher.hexdigest()
+    return digest if digest == stored else None
+
+
+def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputValueError(f"{path}: not valid JSON ({exc.msg}); remove it or use --overwrite") from None
