@@ -120,3 +120,14 @@ def test_shard_seeds_follow_the_recipe(single_worker: tuple[Path, dict]) -> None
     with h5py.File(out / "shard-000001.h5") as fh:
         np.testing.assert_array_equal(fh["energy"][:], draw_energies(seq, SHARD, 100.0, 500.0).astype(np.float32))
     assert manifest["shards"][1]["seed"]["spawn_key"] == [1]
+
+
+def test_bench_produce_writes_its_table_and_estimate(weights: Path) -> None:
+    from caloquant.bench.produce import bench_produce, render_markdown
+
+    result = bench_produce(str(weights), count=32, shard_size=16, batch_size=16)
+    assert [r["workers"] for r in result["results"]] == [1, 1, 2]
+    assert all(r["showers_per_s"] > 0 and r["bytes_per_shower"] > 0 for r in result["results"])
+    est = result["estimate"]
+    assert est["wall_hours"] > 0 and est["disk_gb"] == pytest.approx(1e7 * est["bytes_per_shower"] / 1e9)
+    assert "10,000,000 showers on 100" in render_markdown(result)

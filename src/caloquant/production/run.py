@@ -156,6 +156,7 @@ def _run(client: Any, params: ProductionParams, out: Path, on_start: Callable[[s
         else:
             rec = fut.result()
             shards[i]["sha256"] = rec["sha256"]
+            shards[i]["seconds"] = rec["seconds"]  # 0 when verified and kept
             made += 0 if rec["reused"] else rec["count"]
             if on_shard:
                 on_shard(rec)
