@@ -131,3 +131,33 @@ def test_bench_produce_writes_its_table_and_estimate(weights: Path) -> None:
     est = result["estimate"]
     assert est["wall_hours"] > 0 and est["disk_gb"] == pytest.approx(1e7 * est["bytes_per_shower"] / 1e9)
     assert "10,000,000 showers on 100" in render_markdown(result)
+
+
+def test_ctrl_c_then_rerun_gives_the_uninterrupted_checksums(weights: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    args = ["produce", "--model", str(weights), "-n", "96", "--shard-size", "16", "--seed", "9", "--batch-size",
+            "16", "--workers", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "caloquant.cli.main", *args, "-o", "prod"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not list(tmp_path.glob("prod/shard-*.h5")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130
+    interrupted = json.loads((tmp_path / "prod" / "manifest.json").read_text())
+    assert interrupted["status"] == "running"
+    runner = CliRunner()
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "prod")]).exit_code == 0
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "clean")]).exit_code == 0
+    resumed = json.loads((tmp_path / "prod" / "manifest.json").read_text())
+    clean = json.loads((tmp_path / "clean" / "manifest.json").read_text())
+    assert resumed["status"] == "complete" and _checksums(resumed) == _checksums(clean)
