@@ -14,7 +14,7 @@ __all__ = ["run_demo"]
 
 
 def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
-             log: Callable[[Any], None] = print) -> Path:
+             readme: str | os.PathLike[str] | None = None, log: Callable[[Any], None] = print) -> Path:
     """Simulate, check the simulator against the shipped Geant4 sample, generate with the shipped GAN and
     validate both; every stage writes into ``out``."""
     from caloquant._atomic import ensure_dir, write_json_atomic, write_text_atomic
@@ -66,38 +66,61 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
 
     write_json_atomic(out / "bench-simulate.json", bench_simulate(count=1024, repeats=3, seed=seed))
     step("short benchmark of the simulator -> bench-simulate.json")
+    from caloquant.report.readme_results import demo_results_markdown, update_readme
+
+    results = demo_results_markdown(out)
+    write_text_atomic(out / "results.md", results)
+    if readme is not None:
+        update_readme(readme, results)
+        step(f"results table -> {out / 'results.md'} and {readme}")
     html_path, _ = build_report(discover_inputs(out), out, title="caloquant demo report")
     step(f"report: {html_path}")
     return out
 
 
 def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -> None:
-    """The shipped GAN at bf16 and int8 (OpenVINO), paired with fp32 on the same latents, and a short
-    benchmark of every engine and precision."""
+    """The shipped GAN on OpenVINO at fp16, bf16, int8 and the stored physics-tuned `auto` model, each paired
+    with fp32 on the same latents; the paper's precision ratios; a short benchmark of every engine."""
     from caloquant._atomic import write_json_atomic
     from caloquant._logs import quiet_tool_logs
     from caloquant.bench.precision import bench_precision
     from caloquant.generation import generate_to_file
     from caloquant.models.io import load_generator
-    from caloquant.models.shipped import default_generator_path
+    from caloquant.models.shipped import default_generator_path, shipped_auto_model
     from caloquant.physics.api import run_validation
     from caloquant.precision import quantize, recipe_for
+    from caloquant.precision.pairs import summarize_pairs
 
     with quiet_tool_logs():
         gen = load_generator(default_generator_path())
-        for precision in ("bf16", "int8"):
-            model_dir = quantize(gen, recipe_for(precision), engine="openvino", out=out / "models" / precision)
+        models = {p: quantize(gen, recipe_for(p), engine="openvino", out=out / "models" / p)
+                  for p in ("fp16", "bf16", "int8")}
+        auto = shipped_auto_model()
+        if auto is not None:
+            models["auto"] = auto
+        else:
+            step("no stored auto model for the shipped weights; make one with: caloquant quantize --precision auto")
+        pairs = {}
+        for precision, model_dir in models.items():
             samples = out / f"gan_{precision}_showers.h5"
             generate_to_file(model_dir, samples, count=count, energy=(100.0, 500.0), seed=seed)
-            m, _ = run_validation(samples, out / "gan_showers.h5", out / f"validate-{precision}-vs-fp32", paired=True,
+            pairs[precision] = out / f"validate-{precision}-vs-fp32"
+            m, _ = run_validation(samples, out / "gan_showers.h5", pairs[precision], paired=True,
                                   voxel_classifier=False, seed=seed)
+            samples.unlink()  # the paired numbers are kept; the showers are not needed
             p = m["paired"]
             step(f"OpenVINO {precision} vs fp32 (paired): {'compatible' if m['compatible'] else 'INCOMPATIBLE'}; "
                  f"pixel-wise {p['pixelwise_abs_sum_gev']['value']:.3g} GeV per shower "
                  f"({100 * p['pixelwise_relative']['value']:.2g} %)")
+        summary = summarize_pairs(pairs, seed=seed)
+        write_json_atomic(out / "precision-pairs.json", summary)
+        ratio = summary["ratios"].get("int8 / fp16")
+        if ratio:
+            step(f"pixel-wise int8 / fp16 = {ratio['value']:.3g} (paper A: TFLite 30, iLoT 12) -> precision-pairs.json")
         configs = (("torch", "fp32", "caloquant"), ("openvino", "fp32", "caloquant"),
                    ("openvino", "bf16", "caloquant"), ("openvino", "int8", "caloquant"))
-        result = bench_precision(None, configs=configs, repeats=3, physics_count=0)
+        extra = {("openvino", "auto", "caloquant auto (stored)"): auto} if auto is not None else None
+        result = bench_precision(None, configs=configs, repeats=3, physics_count=0, model_dirs=extra)
         write_json_atomic(out / "bench-precision.json", result)
         fastest = max(result["results"], key=lambda r: r["showers_per_s"])
         step(f"short benchmark: fastest {fastest['engine']} {fastest['precision']} at "

@@ -16,7 +16,7 @@ from caloquant.physics.api import run_validation
 from caloquant.report.builder import build_report, discover_inputs
 from caloquant.simulator import default_simulator, draw_energies
 
-SECTIONS = ("Against Geant4", "Physics validation", "Benchmarks")
+SECTIONS = ("Against Geant4", "Physics validation", "Reduced precision against float32", "Benchmarks")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,27 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_validation(root / "a.h5", root / "b.h5", root / "validate-sim", voxel_classifier=False, n_boot=20)
     write_json_atomic(root / "compare-sim.json", check_simulator([root / "b.h5"], oversample=1))
     write_json_atomic(root / "bench-simulate.json", bench_simulate(count=64, threads=1, repeats=1))
+    # paired copies of a.h5 with small and larger multiplicative noise, standing in for fp16 and int8 outputs
+    from caloquant.data import open_showers
+    from caloquant.precision.pairs import summarize_pairs
+
+    ecal, ep = open_showers(root / "a.h5").read(0, 400)
+    dirs = {}
+    for label, noise in (("fp16", 1e-3), ("int8", 3e-2)):
+        rng = np.random.default_rng(5)
+        write_3dgan(root / f"{label}.h5", ecal * (1 + noise * rng.standard_normal(ecal.shape)).astype(np.float32), ep)
+        dirs[label] = root / "pairs" / label
+        run_validation(root / f"{label}.h5", root / "a.h5", dirs[label], paired=True, voxel_classifier=False,
+                       plots=False, n_boot=20)
+    write_json_atomic(root / "precision-pairs.json", summarize_pairs(dirs))
     return root
+
+
+def test_precision_ratios(results: Path) -> None:
+    r = json.loads((results / "precision-pairs.json").read_text())
+    assert set(r["ratios"]) == {"int8 / fp16"}
+    assert 20 < r["ratios"]["int8 / fp16"]["value"] < 40  # noise 3e-2 vs 1e-3
+    assert r["paper_ratios"]["int8 / fp16 (TFLite)"] == pytest.approx(30.48, abs=0.01)
 
 
 def test_report_has_every_section_and_embeds_images(results: Path) -> None:
@@ -59,3 +79,21 @@ def test_report_renders_in_headless_chromium(results: Path, tmp_path: Path) -> N
     for section in SECTIONS:
         assert section in dom.stdout
     assert json.loads((results / "validate-sim" / "metrics.json").read_text())["kind"] == "validate"
+
+
+def test_readme_results_block_is_replaced_in_place(results: Path, tmp_path: Path) -> None:
+    from caloquant.errors import InputValueError
+    from caloquant.report.readme_results import BEGIN, END, demo_results_markdown, update_readme
+
+    text = demo_results_markdown(results)
+    assert "int8 / fp16 = " in text and "paper A" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n{BEGIN}\nold numbers\n{END}\nafter\n")
+    update_readme(readme, text)
+    new = readme.read_text()
+    assert "old numbers" not in new and text in new and new.startswith("# title\n\nbefore\n") and new.endswith(
+        f"{END}\nafter\n")
+    readme.write_text("no markers here\n")
+    with pytest.raises(InputValueError, match="no results markers"):
+        update_readme(readme, text)
+    assert readme.read_text() == "no markers here\n"

@@ -66,7 +66,10 @@ def _accuracy_control(gen: Any, out: Path, calibration_size: int, seed: int) -> 
 def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, str, str]] = DEFAULT_CONFIGS,
                     batch_size: int = 128, threads: int = 2, repeats: int = 10, physics_count: int = 2000,
                     seed: int = 1, calibration_size: int = 512,
+                    model_dirs: dict[tuple[str, str, str], str | Path] | None = None,
                     on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``model_dirs``: already-made model directories to time beside the configs, keyed by (engine,
+    precision, tool), e.g. the stored `auto` result."""
     from caloquant.bench.inference import measure_model_isolated
     from caloquant.generation import generate_to_file
     from caloquant.models.io import load_generator
@@ -91,13 +94,15 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
                 options = {"calibration_size": calibration_size, "tool_defaults": tool == "defaults"}
             dirs[(engine, precision, tool)] = quantize(gen, recipe_for(precision, **options), engine=engine,
                                                        out=target)
+        for key, d in (model_dirs or {}).items():
+            dirs[key] = Path(d)
         reference = tmp / "reference_fp32.h5"
         if physics_count:
             say("reference showers (torch fp32)")
             generate_to_file(path, reference, count=physics_count, energy=(100.0, 500.0), seed=seed)
         for (engine, precision, tool), d in dirs.items():
             say(f"timing {engine} {precision} ({tool})")
-            name = _TOOL_NAMES.get((engine, tool), "caloquant") if precision == "int8" else "caloquant"
+            name = _TOOL_NAMES.get((engine, tool), "caloquant") if precision == "int8" else tool
             row = {"tool": name,
                    **measure_model_isolated(d, batch_size=batch_size, threads=threads, repeats=repeats, seed=seed)}
             if physics_count:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from caloquant.errors import CheckpointError
 
-__all__ = ["DEFAULT_WEIGHTS", "default_generator_path", "file_sha256", "resolve_generator_path"]
+__all__ = ["DEFAULT_AUTO_DIR", "DEFAULT_WEIGHTS", "default_generator_path", "file_sha256",
+           "resolve_generator_path", "shipped_auto_model"]
 
 DEFAULT_WEIGHTS = "generator_3dgan_paper.safetensors"
+DEFAULT_AUTO_DIR = "generator_3dgan_paper_auto"  # `quantize --precision auto` result for the shipped weights
 _DIR_CANDIDATES = ("generator.safetensors", "best_generator.safetensors", "last_generator.safetensors")
 
 
@@ -20,6 +22,20 @@ def default_generator_path() -> Path:
     if not path.is_file():
         raise CheckpointError(f"the shipped generator {DEFAULT_WEIGHTS} is missing from this installation")
     return path
+
+
+def shipped_auto_model() -> Path | None:
+    """The stored physics-tuned (auto) OpenVINO model of the shipped generator, or None when it is absent or
+    was tuned for other weights (then rerun `caloquant quantize --precision auto`)."""
+    import json
+
+    path = Path(str(resources.files("caloquant.resources").joinpath(DEFAULT_AUTO_DIR)))
+    try:
+        meta = json.loads((path / "caloquant.json").read_text())
+        weights = default_generator_path()
+    except (OSError, json.JSONDecodeError, CheckpointError):
+        return None
+    return path if meta.get("source_model", {}).get("sha256") == file_sha256(weights) else None
 
 
 def resolve_generator_path(model: str | os.PathLike[str] | None) -> Path:

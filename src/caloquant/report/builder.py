@@ -24,6 +24,7 @@ class ReportInputs:
     compare: list[Path] = field(default_factory=list)  # compare-sim / compare-gan JSON
     validations: dict[str, Path] = field(default_factory=dict)  # title -> validate output directory
     benches: list[Path] = field(default_factory=list)  # bench JSON
+    pairs: list[Path] = field(default_factory=list)  # precision pairs JSON (reduced precision vs fp32)
 
 
 def discover_inputs(root: str | os.PathLike[str]) -> ReportInputs:
@@ -40,6 +41,8 @@ def discover_inputs(root: str | os.PathLike[str]) -> ReportInputs:
             inputs.validations[path.parent.name] = path.parent
         elif kind.startswith("bench"):
             inputs.benches.append(path)
+        elif kind == "precision pairs":
+            inputs.pairs.append(path)
     return inputs
 
 
@@ -138,6 +141,28 @@ def _validation_section(doc: _Doc, validations: dict[str, Path], root: Path) -> 
                 doc.image(d / fig, Path(link).as_posix(), f"{title}: {fig[:-4].replace('_', ' ')}")
 
 
+def _pairs_section(doc: _Doc, pairs: list[Path]) -> None:
+    doc.h(2, "Reduced precision against float32")
+    if not pairs:
+        doc.p("No paired precision results were given.")
+        return
+    for path in pairs:
+        r = json.loads(path.read_text())
+        rows = [[x["precision"], str(x["n"]),
+                 f"{x['pixelwise_abs_sum_gev']['value']:.4g} +- {x['pixelwise_abs_sum_gev']['se']:.2g}",
+                 f"{100 * x['pixelwise_relative']['value']:.3g} %", f"{100 * x['tail_relative']['value']:.3g} %",
+                 f"{x['mse_projections']['value']:.3g}",
+                 "compatible" if x["compatible"] else f"{x['n_incompatible']} of {x['n_quantities']} off"]
+                for x in r["rows"]]
+        doc.table(["precision", "paired showers", "pixel-wise mean sum|A-fp32| (GeV)", "relative",
+                   "tail cells, relative", "MSE-based number", "physics vs fp32"], rows)
+        ratios = [[k, f"{v['value']:.3g} +- {v['se']:.2g}"] for k, v in r["ratios"].items()]
+        ratios += [[f"paper A: {k}", f"{v:.3g}"] for k, v in r["paper_ratios"].items()]
+        doc.table(["pixel-wise ratio", "value"], ratios)
+        doc.p("Paper A's numbers are in its own units (TFLite fp16 0.133, TFLite int8 4.054, iLoT int8 1.550): "
+              "only the ratios between precisions compare.")
+
+
 def _bench_section(doc: _Doc, benches: list[Path]) -> None:
     doc.h(2, "Benchmarks")
     if not benches:
@@ -196,6 +221,7 @@ def build_report(inputs: ReportInputs, out_dir: str | os.PathLike[str], *, title
                                                                 if v and k != "caloquant"))
     _compare_section(doc, inputs.compare)
     _validation_section(doc, inputs.validations, out)
+    _pairs_section(doc, inputs.pairs)
     _bench_section(doc, inputs.benches)
     md_path, html_path = out / "report.md", out / "report.html"
     write_text_atomic(md_path, "\n".join(doc.md) + "\n")
