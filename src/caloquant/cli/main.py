@@ -16,6 +16,7 @@ from caloquant.cli import (
     report_cmd,
     simulate_cmds,
     train_cmd,
+    trigger_cmds,
     validate_cmd,
 )
 
@@ -42,7 +43,7 @@ def _main(
 
 
 for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, quantize_cmd, produce_cmd,
-               bench_cmds, report_cmd, demo_cmd):
+               bench_cmds, report_cmd, demo_cmd, trigger_cmds):
     module.register(app)
 
 if __name__ == "__main__":
