@@ -6,6 +6,7 @@ import typer
 
 from caloquant import __version__
 from caloquant.cli import (
+    autoq_cmd,
     bench_cmds,
     compare_cmds,
     demo_cmd,
@@ -43,7 +44,8 @@ def _main(
 
 
 for module in (info_cmd, simulate_cmds, compare_cmds, validate_cmd, train_cmd, model_cmds, quantize_cmd, produce_cmd,
-               bench_cmds, report_cmd, demo_cmd, trigger_cmds):
+               bench_cmds, report_cmd, demo_cmd, trigger_cmds,
+               autoq_cmd):
     module.register(app)
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class QuantConfig:
 
 
 class QuantTrigger(nn.Module):
-    """Standardised features in, (electron logit, Ep / 100 GeV) out, every tensor on a power-of-two grid."""
+    """Standardised features in, (electron logit, energy correction) out, every tensor on a power-of-two grid."""
 
     def __init__(self, linears: list[nn.Linear], cfg: QuantConfig) -> None:
         import brevitas.nn as qnn
@@ -99,7 +99,8 @@ class QuantTrigger(nn.Module):
             last = i == len(linears) - 1
             act_quant = Int8ActPerTensorFixedPoint if last else Uint8ActPerTensorFixedPoint
             act = qnn.QuantIdentity if last else qnn.QuantReLU
-            self.acts.append(act(act_quant=act_quant, bit_width=bits.act, return_quant_tensor=not last))
+            extra = {"max_val": 8.0} if last else {}  # initial range of the outputs (logit, 16 c)
+            self.acts.append(act(act_quant=act_quant, bit_width=bits.act, return_quant_tensor=not last, **extra))
             masks.append(_magnitude_mask(lin.weight, bits.sparsity))
         for i, m in enumerate(masks):
             self.register_buffer(f"mask{i}", m)
@@ -139,12 +140,14 @@ def standardise(float_model: Any, x: np.ndarray) -> torch.Tensor:
 def qat(model: QuantTrigger, float_model: Any, data: Any, *, epochs: int = 20, lr: float = 1e-3, seed: int = 0,
         batch_size: int = 256, energy_weight: float = 10.0) -> QuantTrigger:
     """Quantization-aware fine-tuning on the train split (pruned weights stay zero)."""
+    from caloquant.edge.model import trigger_loss
+
     train = data.part("train")
+    raw = torch.from_numpy(train.x)
     x = standardise(float_model, train.x)
     y = torch.from_numpy(train.label.astype(np.float32))
-    e = torch.from_numpy(train.energy.astype(np.float32) / 100.0)
+    e = torch.from_numpy(train.energy.astype(np.float32))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    bce = nn.BCEWithLogitsLoss()
     gen = torch.Generator().manual_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -153,9 +156,7 @@ def qat(model: QuantTrigger, float_model: Any, data: Any, *, epochs: int = 20, l
         for _ in range(epochs):
             for idx in torch.randperm(len(x), generator=gen).split(batch_size):
                 opt.zero_grad()
-                out = model(x[idx])
-                loss = bce(out[:, 0], y[idx]) + energy_weight * (((out[:, 1] - e[idx]) / e[idx]) ** 2).mean()
-                loss.backward()
+                trigger_loss(model(x[idx]), raw[idx], y[idx], e[idx], energy_weight).backward()
                 opt.step()
                 model.apply_masks()
     finally:
@@ -164,18 +165,25 @@ def qat(model: QuantTrigger, float_model: Any, data: Any, *, epochs: int = 20, l
 
 
 def predict_quant(model: QuantTrigger, float_model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(electron score, Ep in GeV) like caloquant.edge.train.predict."""
+    from caloquant.edge.model import energy_prediction
+
     with torch.no_grad():
-        out = model(standardise(float_model, x)).double().numpy()
-    return out[:, 0], out[:, 1] * 100.0
+        out = model(standardise(float_model, x))
+        return out[:, 0].double().numpy(), energy_prediction(torch.from_numpy(x), out).double().numpy()
 
 
 def export_qonnx(model: QuantTrigger, path: str | Path, n_features: int = 32) -> Path:
+    import contextlib
+    import io
+
     from brevitas.export import export_qonnx as brevitas_export
 
     from caloquant._atomic import atomic_path
     from caloquant._logs import quiet_tool_logs
 
-    with atomic_path(path, suffix=".onnx") as tmp, warnings.catch_warnings(), quiet_tool_logs():
+    with atomic_path(path, suffix=".onnx") as tmp, warnings.catch_warnings(), quiet_tool_logs(), \
+            contextlib.redirect_stdout(io.StringIO()):  # the torch.onnx exporter prints its progress
         warnings.simplefilter("ignore")
         brevitas_export(model.eval(), torch.zeros(1, n_features), export_path=str(tmp))
     return Path(path)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from caloquant.edge.data import TriggerData
-from caloquant.edge.model import TriggerMLP
+from caloquant.edge.model import TriggerMLP, energy_prediction, trigger_loss
 from caloquant.errors import CheckpointError
 
 __all__ = ["evaluate", "load_trigger", "paired_difference", "predict", "save_trigger", "train_trigger"]
@@ -25,12 +25,12 @@ _FORMAT = "caloquant-trigger-v1"
 
 def _tensors(d: TriggerData) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return (torch.from_numpy(d.x), torch.from_numpy(d.label.astype(np.float32)),
-            torch.from_numpy(d.energy.astype(np.float32) / 100.0))
+            torch.from_numpy(d.energy.astype(np.float32)))
 
 
 def train_trigger(data: TriggerData, *, seed: int = 1, epochs: int = 100, lr: float = 3e-3, batch_size: int = 256,
                   hidden: tuple[int, ...] = (32, 32), energy_weight: float = 10.0) -> tuple[TriggerMLP, dict]:
-    """Adam on BCE + energy_weight * mean squared relative energy error; keeps the best validation loss.
+    """Adam on trigger_loss; keeps the best validation loss.
     Runs on one thread: a 2 000-parameter MLP only loses to thread synchronisation."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -50,22 +50,17 @@ def _train(data: TriggerData, seed: int, epochs: int, lr: float, batch_size: int
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     x, y, e = _tensors(train)
     xv, yv, ev = _tensors(val)
-    bce = torch.nn.BCEWithLogitsLoss()
-
-    def loss_fn(out: torch.Tensor, yy: torch.Tensor, ee: torch.Tensor) -> torch.Tensor:
-        return bce(out[:, 0], yy) + energy_weight * (((out[:, 1] - ee) / ee) ** 2).mean()
-
     gen = torch.Generator().manual_seed(seed)
     best, best_state, history = float("inf"), None, []
     for _epoch in range(epochs):
         model.train()
         for idx in torch.randperm(len(x), generator=gen).split(batch_size):
             opt.zero_grad()
-            loss_fn(model(x[idx]), y[idx], e[idx]).backward()
+            trigger_loss(model(x[idx]), x[idx], y[idx], e[idx], energy_weight).backward()
             opt.step()
         model.eval()
         with torch.no_grad():
-            v = float(loss_fn(model(xv), yv, ev))
+            v = float(trigger_loss(model(xv), xv, yv, ev, energy_weight))
         history.append(v)
         if v < best:
             best, best_state = v, {k: t.clone() for k, t in model.state_dict().items()}
@@ -75,9 +70,10 @@ def _train(data: TriggerData, seed: int, epochs: int, lr: float, batch_size: int
 
 def predict(model: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(electron score, predicted Ep in GeV)."""
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     with torch.no_grad():
-        out = model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).double().numpy()
-    return out[:, 0], out[:, 1] * 100.0
+        out = model(xt)
+        return out[:, 0].double().numpy(), energy_prediction(xt, out).double().numpy()
 
 
 def _metrics(score: np.ndarray, e_pred: np.ndarray, label: np.ndarray, energy: np.ndarray) -> tuple[float, float]:

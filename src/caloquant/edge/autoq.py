@@ -1,0 +1,124 @@
+"""`caloquant autoq --target trigger`: both search strategies over several seeds at the same time budget,
+the Pareto front, the chosen model (cheapest passing candidate within the BOPs budget), its test-split
+numbers and its QONNX export."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caloquant.edge.search import Trial, evaluate_config, gradient_search, pareto_front, random_search
+from caloquant.errors import InputValueError
+
+__all__ = ["STRATEGIES", "run_autoq"]
+
+STRATEGIES: dict[str, Callable[..., list[Trial]]] = {"random": random_search, "gradient": gradient_search}
+
+
+def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, time_budget_s: float = 120.0,
+              seeds: tuple[int, ...] = (1, 2, 3), strategies: tuple[str, ...] = ("random", "gradient"),
+              qat_epochs: int = 15, on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
+    from caloquant._atomic import ensure_dir, write_json_atomic
+    from caloquant.edge.data import load_dataset
+    from caloquant.edge.quant import LayerBits, QuantConfig, export_qonnx, float_reference_cost
+    from caloquant.edge.train import evaluate, load_trigger
+    from caloquant.metadata import metadata
+    from caloquant.resources import trigger_features_file, trigger_model_file
+
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        raise InputValueError(f"--strategy {unknown[0]!r}: expected one of {', '.join(STRATEGIES)}")
+    if time_budget_s <= 0:
+        raise InputValueError(f"--time-budget {time_budget_s:g}: must be positive")
+    out = ensure_dir(out)
+    float_model = load_trigger(trigger_model_file())
+    data = load_dataset(trigger_features_file())
+    ref32, ref16 = float_reference_cost(float_model), float_reference_cost(float_model, 16)
+    budget = bops_budget if bops_budget is not None else ref32["bops"] / 50
+    if budget <= 0:
+        raise InputValueError(f"--budget {budget:g}: must be a positive number of BOPs")
+    trials: list[Trial] = []
+    log = out / "trials.jsonl"
+    log.unlink(missing_ok=True)
+    runs = []
+    for strategy in strategies:
+        for seed in seeds:
+            t0 = time.perf_counter()
+
+            def record(t: Trial) -> None:
+                with log.open("a") as fh:
+                    fh.write(json.dumps(asdict(t)) + "\n")
+                if on_trial:
+                    on_trial(t)
+
+            found = STRATEGIES[strategy](float_model, data, budget_s=time_budget_s, seed=seed, qat_epochs=qat_epochs,
+                                         on_trial=record)
+            trials += found
+            ok = [t for t in found if t.passed and t.bops <= budget]
+            runs.append({"strategy": strategy, "seed": seed, "trials": len(found),
+                         "seconds": time.perf_counter() - t0, "passing_within_budget": len(ok),
+                         "best_bops": min((t.bops for t in ok), default=None),
+                         "seconds_per_trial": float(np.mean([t.seconds for t in found])) if found else None})
+    within = [t for t in trials if t.bops <= budget]
+    passing = [t for t in within if t.passed]
+    met = bool(passing)
+    chosen = min(passing, key=lambda t: t.bops) if met else min(within or trials, key=lambda t: (t.score, t.bops))
+    cfg = QuantConfig(tuple(LayerBits(**x) for x in chosen.config["layers"]), chosen.config["input_bits"])
+    final, model = evaluate_config(cfg, float_model, data, strategy=chosen.strategy, seed=chosen.seed,
+                                   qat_epochs=qat_epochs, split="test")
+    export_qonnx(model, out / "trigger_qonnx.onnx")
+    from safetensors.torch import save_file
+
+    from caloquant._atomic import atomic_path
+
+    with atomic_path(out / "trigger_quant.safetensors", suffix=".safetensors") as tmp:
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp),
+                  metadata={"format": "caloquant-trigger-quant-v1", "config": json.dumps(cfg.to_json())})
+    float_test = evaluate(float_model, data.part("test"))
+    front = pareto_front(trials)
+    result = metadata(seed=seeds[0], extra={
+        "kind": "autoq trigger", "bops_budget": budget, "time_budget_s_per_strategy_and_seed": time_budget_s,
+        "seeds": list(seeds), "qat_epochs": qat_epochs, "rule": "validation split, |diff| <= max(1 % of float, "
+        "4 sigma paired bootstrap) for AUC and energy resolution", "float": {"test": float_test, **ref32},
+        "fixed16": ref16, "runs": runs, "pareto": [asdict(t) for t in front], "met_budget": met,
+        "chosen": {"config": cfg.to_json(), "strategy": chosen.strategy, "seed": chosen.seed,
+                   "validation": asdict(chosen), "test": asdict(final),
+                   "bops_reduction_vs_float32": ref32["bops"] / final.bops,
+                   "bops_reduction_vs_fixed16": ref16["bops"] / final.bops}})
+    write_json_atomic(out / "autoq.json", result)
+    _plot(trials, front, budget, out / "pareto.png")
+    return result
+
+
+def _plot(trials: list[Trial], front: list[Trial], budget: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from caloquant._atomic import atomic_path
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for strategy, marker in (("random", "o"), ("gradient", "s")):
+        ts = [t for t in trials if t.strategy == strategy]
+        if ts:
+            ax.scatter([t.bops for t in ts], [t.score for t in ts], marker=marker, s=18, alpha=0.7, label=strategy)
+    ax.plot([t.bops for t in front], [t.score for t in front], "k--", lw=1, label="Pareto front")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.axvline(budget, color="red", lw=0.8, label="BOPs budget")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("BOPs (QONNX inference cost)")
+    ax.set_ylabel("max |diff| / allowed (validation)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)

@@ -1,0 +1,43 @@
+"""`caloquant autoq --target trigger`: both strategies, Pareto front, chosen model, budget handling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnx
+from typer.testing import CliRunner
+
+from caloquant.cli.main import app
+
+
+def test_autoq_writes_front_choice_and_qonnx(tmp_path: Path) -> None:
+    out = tmp_path / "aq"
+    r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--qat-epochs", "2",
+                                 "--budget", "1e9"])
+    res = json.loads((out / "autoq.json").read_text())
+    assert r.exit_code == (0 if res["met_budget"] else 1), r.output  # two QAT epochs may not be enough
+    assert {run["strategy"] for run in res["runs"]} == {"random", "gradient"}
+    assert all(run["trials"] >= 1 for run in res["runs"])
+    assert res["pareto"] and (out / "pareto.png").stat().st_size > 0
+    assert len((out / "trials.jsonl").read_text().splitlines()) == sum(run["trials"] for run in res["runs"])
+    qonnx_ops = {n.op_type for n in onnx.load(str(out / "trigger_qonnx.onnx")).graph.node}
+    assert "Quant" in qonnx_ops
+    assert res["chosen"]["test"]["bops"] > 0
+
+
+def test_unreachable_budget_saves_the_closest_and_exits_1(tmp_path: Path) -> None:
+    out = tmp_path / "aq"
+    r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--strategy",
+                                 "random", "--qat-epochs", "1", "--budget", "1"])
+    assert r.exit_code == 1, r.output
+    assert "no candidate passed within 1 BOPs" in r.output
+    assert json.loads((out / "autoq.json").read_text())["met_budget"] is False
+    assert (out / "trigger_qonnx.onnx").is_file()
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    for args, msg in ((["--strategy", "genetic"], "--strategy 'genetic'"), (["--seeds", "a,b"], "--seeds"),
+                      (["--target", "generator"], "--target 'generator'")):
+        r = CliRunner().invoke(app, ["autoq", "-o", str(tmp_path / "x"), *args])
+        assert r.exit_code == 2 and msg in r.output, r.output
