@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import onnx
 from typer.testing import CliRunner
 
@@ -14,7 +15,7 @@ from caloquant.cli.main import app
 def test_autoq_writes_front_choice_and_qonnx(tmp_path: Path) -> None:
     out = tmp_path / "aq"
     r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--qat-epochs", "2",
-                                 "--budget", "1e9"])
+                                 "--budget", "1e9", "--strategy", "random,gradient"])
     res = json.loads((out / "autoq.json").read_text())
     assert r.exit_code == (0 if res["met_budget"] else 1), r.output  # two QAT epochs may not be enough
     assert {run["strategy"] for run in res["runs"]} == {"random", "gradient"}
@@ -38,6 +39,19 @@ def test_unreachable_budget_saves_the_closest_and_exits_1(tmp_path: Path) -> Non
 
 def test_bad_options_exit_2(tmp_path: Path) -> None:
     for args, msg in ((["--strategy", "genetic"], "--strategy 'genetic'"), (["--seeds", "a,b"], "--seeds"),
+                      (["--strategy", "hgq2"], "the HGQ2 peer is compared, not chosen"),
                       (["--target", "generator"], "--target 'generator'")):
         r = CliRunner().invoke(app, ["autoq", "-o", str(tmp_path / "x"), *args])
         assert r.exit_code == 2 and msg in r.output, r.output
+
+
+def test_hgq2_peer_runs_on_the_keras_torch_backend() -> None:
+    from caloquant.edge.data import load_dataset
+    from caloquant.edge.hgq_peer import _predict, train_hgq
+    from caloquant.edge.train import load_trigger
+    from caloquant.resources import trigger_features_file, trigger_model_file
+
+    float_model, data = load_trigger(trigger_model_file()), load_dataset(trigger_features_file())
+    model, ebops = train_hgq(float_model, data, beta=1e-5, seed=1, epochs=1)
+    score, energy = _predict(model, float_model, data.part("test").x)
+    assert ebops > 0 and np.isfinite(score).all() and (energy > 0).all()

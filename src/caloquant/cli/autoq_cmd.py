@@ -19,7 +19,8 @@ def autoq_cmd(
     budget: Annotated[float | None, typer.Option(help="BOPs budget (default: float32 BOPs / 50).")] = None,
     time_budget: Annotated[float, typer.Option(help="Seconds per strategy and seed.")] = 120.0,
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "1,2,3",
-    strategy: Annotated[str, typer.Option(help="random, gradient, or both (comma-separated).")] = "random,gradient",
+    strategy: Annotated[str, typer.Option(help="Comma-separated: random, gradient, hgq2 (the HGQ2 peer).")]
+    = "random,gradient,hgq2",
     qat_epochs: Annotated[int, typer.Option(help="QAT epochs per candidate.")] = 15,
 ) -> None:
     """Search per-layer bit widths (weights, biases, activations, pruning) with QAT; writes the Pareto front,

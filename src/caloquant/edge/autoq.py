@@ -19,11 +19,18 @@ from caloquant.errors import InputValueError
 
 __all__ = ["STRATEGIES", "run_autoq"]
 
-STRATEGIES: dict[str, Callable[..., list[Trial]]] = {"random": random_search, "gradient": gradient_search}
+def _hgq(*args: Any, **kwargs: Any) -> list[Trial]:
+    from caloquant.edge.hgq_peer import hgq_search
+
+    return hgq_search(*args, **kwargs)
+
+
+STRATEGIES: dict[str, Callable[..., list[Trial]]] = {"random": random_search, "gradient": gradient_search,
+                                                     "hgq2": _hgq}
 
 
 def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, time_budget_s: float = 120.0,
-              seeds: tuple[int, ...] = (1, 2, 3), strategies: tuple[str, ...] = ("random", "gradient"),
+              seeds: tuple[int, ...] = (1, 2, 3), strategies: tuple[str, ...] = ("random", "gradient", "hgq2"),
               qat_epochs: int = 15, on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
     from caloquant._atomic import ensure_dir, write_json_atomic
     from caloquant.edge.data import load_dataset
@@ -35,6 +42,8 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise InputValueError(f"--strategy {unknown[0]!r}: expected one of {', '.join(STRATEGIES)}")
+    if not set(strategies) - {"hgq2"}:
+        raise InputValueError("--strategy hgq2 alone: the HGQ2 peer is compared, not chosen; add random or gradient")
     if time_budget_s <= 0:
         raise InputValueError(f"--time-budget {time_budget_s:g}: must be positive")
     out = ensure_dir(out)
@@ -66,10 +75,11 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
                          "seconds": time.perf_counter() - t0, "passing_within_budget": len(ok),
                          "best_bops": min((t.bops for t in ok), default=None),
                          "seconds_per_trial": float(np.mean([t.seconds for t in found])) if found else None})
-    within = [t for t in trials if t.bops <= budget]
+    ours = [t for t in trials if t.strategy != "hgq2"]  # the peer is compared, not exported (EBOPs differ)
+    within = [t for t in ours if t.bops <= budget]
     passing = [t for t in within if t.passed]
     met = bool(passing)
-    chosen = min(passing, key=lambda t: t.bops) if met else min(within or trials, key=lambda t: (t.score, t.bops))
+    chosen = min(passing, key=lambda t: t.bops) if met else min(within or ours, key=lambda t: (t.score, t.bops))
     cfg = QuantConfig(tuple(LayerBits(**x) for x in chosen.config["layers"]), chosen.config["input_bits"])
     final, model = evaluate_config(cfg, float_model, data, strategy=chosen.strategy, seed=chosen.seed,
                                    qat_epochs=qat_epochs, split="test")
@@ -82,7 +92,7 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
         save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp),
                   metadata={"format": "caloquant-trigger-quant-v1", "config": json.dumps(cfg.to_json())})
     float_test = evaluate(float_model, data.part("test"))
-    front = pareto_front(trials)
+    front = pareto_front(ours)
     result = metadata(seed=seeds[0], extra={
         "kind": "autoq trigger", "bops_budget": budget, "time_budget_s_per_strategy_and_seed": time_budget_s,
         "seeds": list(seeds), "qat_epochs": qat_epochs, "rule": "validation split, |diff| <= max(1 % of float, "
@@ -106,7 +116,7 @@ def _plot(trials: list[Trial], front: list[Trial], budget: float, path: Path) ->
     from caloquant._atomic import atomic_path
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for strategy, marker in (("random", "o"), ("gradient", "s")):
+    for strategy, marker in (("random", "o"), ("gradient", "s"), ("hgq2", "^")):
         ts = [t for t in trials if t.strategy == strategy]
         if ts:
             ax.scatter([t.bops for t in ts], [t.score for t in ts], marker=marker, s=18, alpha=0.7, label=strategy)
