@@ -121,6 +121,8 @@ def bench_precision_cmd(
     threads: Annotated[int, typer.Option(help="Threads.")] = 2,
     repeats: Annotated[int, typer.Option(help="Timed batches (median reported).")] = 10,
     physics_count: Annotated[int, typer.Option(help="Paired showers for the physics verdict (0: skip).")] = 2000,
+    auto: Annotated[Path | None, typer.Option(help="A `quantize --precision auto` directory to time beside the "
+                                              "others (default: the stored one of the shipped model).")] = None,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file (Markdown next to it).")] = None,
 ) -> None:
     """Engine x precision x tool: showers/s, ms per batch, model size, peak memory, physics verdict."""
@@ -136,9 +138,14 @@ def bench_precision_cmd(
         if any(len(p) != 3 or p[2] not in ("caloquant", "defaults", "accuracy-control") for p in pairs):
             raise InputValueError(f"--configs {configs!r}: expected engine:precision:tool[,...], tool caloquant, "
                                   "defaults or accuracy-control")
+    if auto is None and model is None:
+        from caloquant.models.shipped import shipped_auto_model
+
+        auto = shipped_auto_model()
+    extra = {("openvino", "auto", "caloquant auto (physics-driven tuner)"): auto} if auto is not None else None
     with console.status("bench precision") as status:
         result = bench_precision(str(model) if model else None, configs=pairs, batch_size=batch_size,
-                                 threads=threads, repeats=repeats, physics_count=physics_count,
+                                 threads=threads, repeats=repeats, physics_count=physics_count, model_dirs=extra,
                                  on_stage=lambda s: status.update(f"bench precision: {s}"))
     table = render_markdown(result)
     console.print(table)
