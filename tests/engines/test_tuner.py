@@ -51,3 +51,22 @@ def test_nncf_accuracy_control_with_the_physics_metric(tmp_path: Path, tiny: Gen
                                          calibration_size=16, threads=1, max_iterations=1)
     assert "quantize_with_accuracy_control" in info["calibration"]["tool"]
     assert (tmp_path / "model.xml").is_file() and (tmp_path / "model.bin").is_file()
+
+
+def test_transposed_convolutions_are_named_after_their_modules(tmp_path: Path, tiny: Generator) -> None:
+    import nncf
+    import openvino as ov
+
+    from caloquant.engines.export import export_onnx
+    from caloquant.precision.calibration import calibration_latents
+    from caloquant.precision.layer_map import openvino_layer_nodes, openvino_layer_precisions
+
+    model = ov.convert_model(str(export_onnx(tiny, tmp_path / "t.onnx")))
+    nodes = openvino_layer_nodes(model)
+    assert {f"paths.{p}.{u}" for p in range(3) for u in ("up1", "up2")} <= set(nodes)
+    z = calibration_latents(16, (100.0, 500.0), 1)
+    keep = nodes["paths.1.up2"]
+    q = nncf.quantize(model, nncf.Dataset([z[i : i + 1] for i in range(16)]), subset_size=16,
+                      preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=nncf.IgnoredScope(names=[keep]))
+    precisions = openvino_layer_precisions(q)
+    assert precisions["paths.1.up2"] == "fp32" and precisions["paths.0.up2"] == "int8"

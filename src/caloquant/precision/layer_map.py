@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["module_name", "onnx_layer_precisions", "openvino_layer_precisions"]
+__all__ = ["module_name", "onnx_layer_precisions", "openvino_layer_nodes", "openvino_layer_precisions"]
 
 _CONV_TYPES = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 
@@ -38,16 +38,33 @@ def onnx_layer_precisions(path: str | os.PathLike[str]) -> dict[str, str]:
     return result
 
 
+def _layer_ops(model: object) -> list[tuple[str, object]]:
+    """(module name, op) for each Convolution / ConvolutionBackpropData / MatMul. OpenVINO renames a
+    transposed convolution ('ConvolutionBackpropData_28') and gives its ONNX name to the bias Add after it."""
+    found = []
+    for op in model.get_ordered_ops():  # type: ignore[attr-defined]
+        if op.get_type_name() not in ("Convolution", "ConvolutionBackpropData", "MatMul"):
+            continue
+        name = op.get_friendly_name()
+        if "/" not in name:
+            users = [t.get_node() for out in op.outputs() for t in out.get_target_inputs()]
+            name = next((u.get_friendly_name() for u in users if "/" in u.get_friendly_name()), name)
+        found.append((module_name(re.sub(r"/WithoutBiases$", "", name)), op))
+    return found
+
+
+def openvino_layer_nodes(model: object) -> dict[str, str]:
+    """Module name -> the OpenVINO node name of its convolution or matmul (what NNCF's IgnoredScope takes)."""
+    return {module: op.get_friendly_name() for module, op in _layer_ops(model)}  # type: ignore[attr-defined]
+
+
 def openvino_layer_precisions(model: object) -> dict[str, str]:
     """For each Convolution / ConvolutionBackpropData / MatMul of an OpenVINO model: 'int8' when its data
     input comes from a FakeQuantize, else 'fp32'."""
     result = {}
-    for op in model.get_ordered_ops():  # type: ignore[attr-defined]
-        if op.get_type_name() not in ("Convolution", "ConvolutionBackpropData", "MatMul"):
-            continue
-        src = op.input_value(0).get_node()
+    for module, op in _layer_ops(model):
+        src = op.input_value(0).get_node()  # type: ignore[attr-defined]
         while src.get_type_name() in ("Convert", "Reshape", "Transpose") and src.get_input_size():
             src = src.input_value(0).get_node()
-        name = re.sub(r"/WithoutBiases$", "", op.get_friendly_name())
-        result[module_name(name)] = "int8" if src.get_type_name() == "FakeQuantize" else "fp32"
+        result[module] = "int8" if src.get_type_name() == "FakeQuantize" else "fp32"
     return result

@@ -13,7 +13,6 @@ search; the best passing model is always saved, or the closest one with a clear 
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -71,11 +70,6 @@ class TuneResult:
     stopped_by_budget: bool
 
 
-def _pattern(module: str) -> str:
-    """Module 'paths.0.conv2.conv' -> node-name regex for the exported graph ('/paths.0/conv2/conv/...')."""
-    return "/" + "/".join(re.escape(p) for p in module.split(".")) + "/.*"
-
-
 def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], None] | None = None) -> TuneResult:
     """Search, then write the chosen model to ``out`` (OpenVINO IR + caloquant.json) and trials.jsonl."""
     import nncf
@@ -89,7 +83,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     from caloquant.physics.features import extract_features
     from caloquant.physics.quantities import validation_quantities
     from caloquant.precision.calibration import calibration_latents
-    from caloquant.precision.layer_map import openvino_layer_precisions
+    from caloquant.precision.layer_map import openvino_layer_nodes, openvino_layer_precisions
     from caloquant.precision.source import as_float_model
 
     src = as_float_model(generator)
@@ -118,8 +112,11 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     models: dict[tuple[str, ...], Any] = {}
     log_path = out / "trials.jsonl"
 
+    nodes = openvino_layer_nodes(fp32_model)
+
     def build(kept: tuple[str, ...]) -> Any:
-        ignored = nncf.IgnoredScope(patterns=[_pattern(m) for m in kept], validate=False) if kept else None
+        # exact node names: a transposed convolution's node is not named after its module (layer_map)
+        ignored = nncf.IgnoredScope(names=[nodes[m] for m in kept], validate=False) if kept else None
         return nncf.quantize(fp32_model.clone(), calib, subset_size=len(z_cal),
                              preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=ignored)
 
