@@ -165,11 +165,11 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     result["hlf"] = _hlf(fs, fr, rows, tol, k, cfg)
     t_fast = time.perf_counter() - t0
     classifiers: dict[str, Any] = {"hlf": classifier_test(hlf_matrix(fs)[0], hlf_matrix(fr)[0], kind="hlf",
-                                                          seed=cfg.seed)}
+                                                          seed=cfg.seed, paired=cfg.paired)}
     if cfg.voxel_classifier:
         if progress:
             progress("voxel classifier", 0, 1)
-        classifiers["voxel"] = classifier_test(vox_s, vox_r, kind="voxel", seed=cfg.seed)
+        classifiers["voxel"] = classifier_test(vox_s, vox_r, kind="voxel", seed=cfg.seed, paired=cfg.paired)
     for name, c in classifiers.items():
         rows.append(_distance_row(f"classifier AUC - 0.5 ({name})", "all", abs(c["auc"] - 0.5), c["auc_se"], 0.0,
                                   tol["auc"], k))
