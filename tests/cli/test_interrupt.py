@@ -11,10 +11,16 @@ from pathlib import Path
 import pytest
 
 
+def _default_sigint() -> None:
+    """Children of a background job start with SIGINT ignored (POSIX), and Python then never raises
+    KeyboardInterrupt; restore the default so Ctrl-C is tested however the suite is launched."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(args: list[str], cwd: Path, wait: float, until_tmp: bool = False) -> subprocess.CompletedProcess:
     """Start a command, interrupt it (once its temporary output exists, if asked), return its result."""
     proc = subprocess.Popen([sys.executable, "-m", "caloquant.cli.main", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 60
         time.sleep(wait)

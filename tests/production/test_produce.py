@@ -138,10 +138,14 @@ def test_ctrl_c_then_rerun_gives_the_uninterrupted_checksums(weights: Path, tmp_
     import subprocess
     import sys
 
+    def _default_sigint() -> None:  # a background job's children start with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     args = ["produce", "--model", str(weights), "-n", "96", "--shard-size", "16", "--seed", "9", "--batch-size",
             "16", "--workers", "1"]
     proc = subprocess.Popen([sys.executable, "-m", "caloquant.cli.main", *args, "-o", "prod"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 90
         while not list(tmp_path.glob("prod/shard-*.h5")) and time.monotonic() < deadline:
