@@ -32,13 +32,12 @@ def _keras() -> Any:
 def train_hgq(float_model: Any, data: Any, *, beta: float, seed: int, epochs: int = 40) -> tuple[Any, float]:
     """A 32-32-2 HGQ2 network trained with the trigger loss plus beta * EBOPs; returns (model, EBOPs)."""
     keras = _keras()
-    import torch
     from hgq.config import LayerConfigScope, QuantizerConfigScope
     from hgq.layers import QDense
     from hgq.utils import trace_minmax
     from keras import ops
 
-    from caloquant.edge.model import CORRECTION_SCALE, SAMPLING_FRACTION
+    from caloquant.edge.model import CORRECTION_SCALE, SAMPLING_FRACTION, one_thread
 
     keras.utils.set_random_seed(seed)
     mean, std = float_model.mean.numpy(), float_model.std.numpy()
@@ -57,13 +56,9 @@ def train_hgq(float_model: Any, data: Any, *, beta: float, seed: int, epochs: in
         model = keras.Sequential([keras.layers.Input((x.shape[1],)), QDense(32, activation="relu"),
                                   QDense(32, activation="relu"), QDense(2)])
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as for our searches: a small MLP only loses to thread synchronisation
-    try:
+    with one_thread():  # as for our searches
         model.fit(x, y, epochs=epochs, batch_size=256, verbose=0, shuffle=True)
         trace_minmax(model, x, batch_size=1024, verbose=0)
-    finally:
-        torch.set_num_threads(threads)
     ebops = float(sum(float(layer.ebops) for layer in model.layers if hasattr(layer, "ebops")))
     return model, ebops
 

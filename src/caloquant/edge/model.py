@@ -7,16 +7,30 @@ forms it with, and the network, however coarsely quantized, only has to learn a 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
-__all__ = ["SAMPLING_FRACTION", "TriggerMLP", "energy_prediction", "trigger_loss"]
+__all__ = ["SAMPLING_FRACTION", "TriggerMLP", "energy_prediction", "one_thread", "trigger_loss"]
 
 SAMPLING_FRACTION = 0.0225  # mean silicon fraction of the Geant4 electrons (shared/data/geant4/README.md)
 _LOG_TOTAL = 25  # index of log_total_gev in caloquant.edge.features.FEATURE_NAMES
 # The correction is output as 16 c (a shift in hardware), so both outputs span a few units and one
 # per-tensor output quantizer serves the logit and the few-percent correction alike.
 CORRECTION_SCALE = 1.0 / 16
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Train the trigger MLPs on one thread: a 2 000-parameter network only loses to thread synchronisation."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def energy_prediction(x_raw: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

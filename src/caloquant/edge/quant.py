@@ -140,7 +140,7 @@ def standardise(float_model: Any, x: np.ndarray) -> torch.Tensor:
 def qat(model: QuantTrigger, float_model: Any, data: Any, *, epochs: int = 20, lr: float = 1e-3, seed: int = 0,
         batch_size: int = 256, energy_weight: float = 10.0) -> QuantTrigger:
     """Quantization-aware fine-tuning on the train split (pruned weights stay zero)."""
-    from caloquant.edge.model import trigger_loss
+    from caloquant.edge.model import one_thread, trigger_loss
 
     train = data.part("train")
     raw = torch.from_numpy(train.x)
@@ -149,9 +149,7 @@ def qat(model: QuantTrigger, float_model: Any, data: Any, *, epochs: int = 20, l
     e = torch.from_numpy(train.energy.astype(np.float32))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         model.train()
         for _ in range(epochs):
             for idx in torch.randperm(len(x), generator=gen).split(batch_size):
@@ -159,8 +157,6 @@ def qat(model: QuantTrigger, float_model: Any, data: Any, *, epochs: int = 20, l
                 trigger_loss(model(x[idx]), raw[idx], y[idx], e[idx], energy_weight).backward()
                 opt.step()
                 model.apply_masks()
-    finally:
-        torch.set_num_threads(threads)
     return model.eval()
 
 

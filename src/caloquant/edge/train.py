@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from caloquant.edge.data import TriggerData
-from caloquant.edge.model import TriggerMLP, energy_prediction, trigger_loss
+from caloquant.edge.model import TriggerMLP, energy_prediction, one_thread, trigger_loss
 from caloquant.errors import CheckpointError
 
 __all__ = ["evaluate", "load_trigger", "paired_difference", "predict", "save_trigger", "train_trigger"]
@@ -30,14 +30,9 @@ def _tensors(d: TriggerData) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 def train_trigger(data: TriggerData, *, seed: int = 1, epochs: int = 100, lr: float = 3e-3, batch_size: int = 256,
                   hidden: tuple[int, ...] = (32, 32), energy_weight: float = 10.0) -> tuple[TriggerMLP, dict]:
-    """Adam on trigger_loss; keeps the best validation loss.
-    Runs on one thread: a 2 000-parameter MLP only loses to thread synchronisation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    """Adam on trigger_loss; keeps the best validation loss."""
+    with one_thread():
         return _train(data, seed, epochs, lr, batch_size, hidden, energy_weight)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(data: TriggerData, seed: int, epochs: int, lr: float, batch_size: int, hidden: tuple[int, ...],
