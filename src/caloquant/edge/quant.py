@@ -22,7 +22,9 @@ from torch import nn
 from caloquant.errors import InputValueError
 
 __all__ = ["ENERGY_PJ", "LayerBits", "QuantConfig", "QuantTrigger", "build_quant_trigger", "energy_pj",
-           "float_reference_cost", "qat", "quant_cost"]
+           "float_reference_cost", "load_quant_trigger", "qat", "quant_cost", "save_quant_trigger"]
+
+_QUANT_FORMAT = "caloquant-trigger-quant-v1"
 
 MIN_BITS, MAX_BITS = 2, 16
 
@@ -131,6 +133,48 @@ def build_quant_trigger(float_model: Any, cfg: QuantConfig) -> QuantTrigger:
     """Quantized copy of a TriggerMLP's layers (standardisation stays outside: see standardise)."""
     linears = [m for m in float_model.modules() if isinstance(m, nn.Linear)]
     return QuantTrigger(linears, cfg).eval()
+
+
+def save_quant_trigger(path: str | Path, model: QuantTrigger) -> None:
+    import json
+
+    from safetensors.torch import save_file
+
+    from caloquant._atomic import atomic_path
+
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp),
+                  metadata={"format": _QUANT_FORMAT, "config": json.dumps(model.cfg.to_json())})
+
+
+def load_quant_trigger(path: str | Path, float_model: Any) -> QuantTrigger:
+    """A quantized trigger saved by autoq; its configuration travels in the file's metadata."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from caloquant.errors import CheckpointError
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        state = load_file(str(path))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a safetensors file ({exc.__class__.__name__})") from None
+    if meta.get("format") != _QUANT_FORMAT:
+        raise CheckpointError(f"{path}: not a caloquant quantized trigger (format {meta.get('format')!r})")
+    raw = json.loads(meta["config"])
+    cfg = QuantConfig(tuple(LayerBits(**x) for x in raw["layers"]), raw["input_bits"])
+    model = build_quant_trigger(float_model, cfg)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError:
+        raise CheckpointError(f"{path}: weights do not match configuration {raw}") from None
+    return model.eval()
 
 
 def standardise(float_model: Any, x: np.ndarray) -> torch.Tensor:

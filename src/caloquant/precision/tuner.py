@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from caloquant.errors import InputValueError
+from caloquant.precision.judge import ZERO_TOLERANCES, PhysicsJudge
 
 __all__ = ["AutoConfig", "TuneResult", "tune", "tune_to_dir"]
 
@@ -38,9 +39,7 @@ class AutoConfig:
     batch_size: int = 128
     threads: int = 2
     seed: int = 7
-    tolerances: dict[str, float] = field(default_factory=lambda: {
-        "sf_mean": 0.0, "sf_spread": 0.0, "shape_means": 0.0, "shape_stds": 0.0, "profile": 0.0,
-        "containment_tol": 0.0, "moment1": 0.0, "moment2": 0.0, "occupancy": 0.0, "cell_log_energy": 0.0})
+    tolerances: dict[str, float] = field(default_factory=lambda: dict(ZERO_TOLERANCES))
 
     def __post_init__(self) -> None:
         if self.fallback not in ("bf16", "fp32"):
@@ -75,13 +74,9 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     import nncf
     import openvino as ov
 
-    from caloquant.engines.base import generate_batches
-    from caloquant.engines.contract import draw_energies, make_latent
+    from caloquant.engines.contract import make_latent
     from caloquant.engines.export import save_ir
     from caloquant.engines.openvino_engine import OpenVINOEngine
-    from caloquant.physics.compare import compare_features, standard_quantities
-    from caloquant.physics.features import extract_features
-    from caloquant.physics.quantities import validation_quantities
     from caloquant.precision.calibration import calibration_latents
     from caloquant.precision.layer_map import openvino_layer_nodes, openvino_layer_precisions
     from caloquant.precision.source import as_float_model
@@ -89,20 +84,14 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     src = as_float_model(generator)
     say = log or (lambda _m: None)
     t_start = time.perf_counter()
-    tol = dict(cfg.tolerances)
-    quantities = [*standard_quantities(sf_mean=tol["sf_mean"], sf_spread=tol["sf_spread"],
-                                       shape_means=tol["shape_means"], shape_stds=tol["shape_stds"],
-                                       profile=tol["profile"], containment_tol=tol["containment_tol"]),
-                  *validation_quantities(tol)]
-    ep = draw_energies(cfg.seed, cfg.validation_size, 100.0, 500.0)
     reference = src.reference_engine(cfg.threads)
     say(f"float32 reference: {cfg.validation_size} showers ({reference.name})")
-    ref = extract_features(generate_batches(reference, ep=ep, seed=cfg.seed, batch_size=cfg.batch_size))
-    t_reference = time.perf_counter() - t_start
+    judge = PhysicsJudge(reference, validation_size=cfg.validation_size, reference_size=cfg.reference_size,
+                         k=cfg.k, tolerances=cfg.tolerances, seed=cfg.seed, batch_size=cfg.batch_size)
+    t_reference = judge.reference_seconds
     if cfg.time_budget_s < 2 * t_reference:  # a trial generates the same showers and calibrates first
         raise InputValueError(f"--time-budget {cfg.time_budget_s:g} s is shorter than one trial (about "
                               f"{2 * t_reference:.0f} s for {cfg.validation_size} showers on this machine)")
-    scale = float(np.sqrt(cfg.validation_size / cfg.reference_size))
     tmp = Path(tempfile.mkdtemp(prefix=".tune-", dir=out))
     fp32_model = ov.convert_model(str(src.write_onnx(tmp / "fp32.onnx")))
     z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, src.latent, src.energy_input)
@@ -126,10 +115,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         save_ir(model, tmp, compress_to_fp16=False)
         engine = OpenVINOEngine(tmp / "model.xml", hint, threads=cfg.threads, latent=src.latent,
                                 energy_input=src.energy_input)
-        feats = extract_features(generate_batches(engine, ep=ep, seed=cfg.seed, batch_size=cfg.batch_size))
-        rows = compare_features(feats, ref, quantities, k=cfg.k, n_boot=50, seed=cfg.seed, sigma_scale=scale)
-        scores = [(abs(r.diff) / max(r.tolerance, r.k * r.sigma, 1e-12), f"{r.bin} {r.name}") for r in rows]
-        score, worst = max(scores)
+        score, worst = judge.score(engine)
         sps = None
         if speed and score < 1:
             z = make_latent(np.full((cfg.batch_size, src.latent), 0.5), np.full(cfg.batch_size, 300.0),
@@ -223,7 +209,7 @@ def tune_to_dir(generator: Any, cfg: AutoConfig, out: Path, *, source: dict[str,
                      "showers_per_s": result.chosen.showers_per_s, "trials": len(result.trials),
                      "stopped_by_time_budget": result.stopped_by_budget,
                      "rule": f"|diff| <= max(tol, {cfg.k:g} sigma), sigma at {cfg.reference_size} showers, "
-                             f"candidate vs PyTorch fp32 on {cfg.validation_size} paired showers"}}
+                             f"candidate vs float32 on {cfg.validation_size} paired showers"}}
     write_model_dir(out, engine="openvino", recipe=_Recipe(), latent=src.latent, info=info, source=source,
                     energy_input=src.energy_input)
     return result
