@@ -17,7 +17,11 @@ def test_autoq_writes_front_choice_and_qonnx(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--qat-epochs", "2",
                                  "--budget", "1e9", "--strategy", "random,gradient"])
     res = json.loads((out / "autoq.json").read_text())
-    assert r.exit_code == (0 if res["met_budget"] else 1), r.output  # two QAT epochs may not be enough
+    ok = res["met_budget"] and res["chosen"]["test_passed"]  # two QAT epochs may not be enough
+    assert r.exit_code == (0 if ok else 1), r.output
+    csim = res["hls4ml"]["csim"]  # the chosen model's firmware, checked on every test shower
+    assert csim["n_events"] == 1200 and csim["events_bit_exact"] == 1200, csim
+    assert (out / "hls4ml" / "project" / "firmware").is_dir()
     assert {run["strategy"] for run in res["runs"]} == {"random", "gradient"}
     assert all(run["trials"] >= 1 for run in res["runs"])
     assert res["pareto"] and (out / "pareto.png").stat().st_size > 0
@@ -30,7 +34,7 @@ def test_autoq_writes_front_choice_and_qonnx(tmp_path: Path) -> None:
 def test_unreachable_budget_saves_the_closest_and_exits_1(tmp_path: Path) -> None:
     out = tmp_path / "aq"
     r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--strategy",
-                                 "random", "--qat-epochs", "1", "--budget", "1"])
+                                 "random", "--qat-epochs", "1", "--budget", "1", "--no-hls4ml"])
     assert r.exit_code == 1, r.output
     assert "no candidate passed within 1 BOPs" in r.output
     assert json.loads((out / "autoq.json").read_text())["met_budget"] is False
@@ -40,7 +44,8 @@ def test_unreachable_budget_saves_the_closest_and_exits_1(tmp_path: Path) -> Non
 def test_bad_options_exit_2(tmp_path: Path) -> None:
     for args, msg in ((["--strategy", "genetic"], "--strategy 'genetic'"), (["--seeds", "a,b"], "--seeds"),
                       (["--strategy", "hgq2"], "the HGQ2 peer is compared, not chosen"),
-                      (["--target", "generator"], "--target 'generator'")):
+                      (["--target", "calorimeter"], "--target 'calorimeter'"),
+                      (["--model", "x.safetensors"], "--model applies to --target generator")):
         r = CliRunner().invoke(app, ["autoq", "-o", str(tmp_path / "x"), *args])
         assert r.exit_code == 2 and msg in r.output, r.output
 

@@ -35,7 +35,7 @@ from caloquant.errors import InputValueError
 __all__ = ["WIDTHS", "GenTrial", "allocate", "fake_quant_generator", "layer_macs", "layer_names", "po2_quantize",
            "po2_step", "search_generator", "write_qonnx"]
 
-WIDTHS = (16, 12, 10, 8, 7, 6, 5, 4, 3)  # candidate widths, widest first
+WIDTHS = (16, 10, 8, 7, 6, 5, 4, 3)  # candidate widths, widest first
 _LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 
 
@@ -43,7 +43,7 @@ def layer_names(gen: nn.Module) -> list[str]:
     return [name for name, m in gen.named_modules() if isinstance(m, _LAYERS)]
 
 
-def layer_macs(gen: nn.Module) -> dict[str, int]:
+def layer_macs(gen: nn.Module, example: torch.Tensor | None = None) -> dict[str, int]:
     """MACs per shower of every conv / transposed conv / dense layer (QONNX's convention: the transposed
     convolution counts input pixels x C_in x C_out x k x k, the multiplies its scatter form performs)."""
     macs: dict[str, int] = {}
@@ -64,7 +64,7 @@ def layer_macs(gen: nn.Module) -> dict[str, int]:
                 lambda mod, _i, _o, name=name: macs.__setitem__(name, mod.in_features * mod.out_features)))
     try:
         with torch.no_grad():
-            gen.eval()(torch.zeros(1, gen.cfg.latent))
+            gen.eval()(torch.zeros(1, gen.cfg.latent) if example is None else example)
     finally:
         for h in hooks:
             h.remove()
@@ -113,7 +113,7 @@ def fake_quant_generator(gen: nn.Module, bits: dict[str, tuple[int, int]], range
                                       "(32 = float)")
         m = modules[name]
         with torch.no_grad():
-            m.weight.copy_(po2_quantize(m.weight, wb, float(m.weight.abs().max())))
+            m.weight.copy_(po2_quantize(m.weight, wb, float(m.weight.detach().abs().max())))
         if ab < 32:
             m.register_forward_pre_hook(
                 lambda _m, inp, ab=ab, r=ranges[name]: (po2_quantize(inp[0], ab, r), *inp[1:]))
@@ -150,18 +150,27 @@ def float_cost(gen: nn.Module, macs: dict[str, int], width: int = 32) -> dict[st
 def sensitivities(gen: nn.Module, ranges: dict[str, float], z: np.ndarray,
                   on_layer: Callable[[str], None] | None = None) -> dict[tuple[str, str, int], float]:
     """Proxy error (sum |x_q - x| / sum |x|, the paper's pixel-wise number made relative) with ONE weight or
-    input width lowered, everything else float."""
+    input width lowered, everything else float. The layer is quantized in place and restored."""
     zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
+    modules = dict(gen.named_modules())
     with torch.no_grad():
         ref = gen.eval()(zt)
         norm = float(ref.abs().sum())
         out: dict[tuple[str, str, int], float] = {}
         for name in layer_names(gen):
-            for kind in ("weight", "input"):
-                for b in WIDTHS:
-                    pair = (b, 32) if kind == "weight" else (32, b)
-                    q = fake_quant_generator(gen, {name: pair}, ranges)
-                    out[(name, kind, b)] = float((q(zt) - ref).abs().sum()) / norm
+            m = modules[name]
+            w = m.weight.detach().clone()
+            for b in WIDTHS:
+                m.weight.copy_(po2_quantize(w, b, float(w.abs().max())))
+                out[(name, "weight", b)] = float((gen(zt) - ref).abs().sum()) / norm
+            m.weight.copy_(w)
+            for b in WIDTHS:
+                hook = m.register_forward_pre_hook(
+                    lambda _m, inp, b=b, r=ranges[name]: (po2_quantize(inp[0], b, r), *inp[1:]))
+                try:
+                    out[(name, "input", b)] = float((gen(zt) - ref).abs().sum()) / norm
+                finally:
+                    hook.remove()
             if on_layer:
                 on_layer(name)
     return out
@@ -213,7 +222,7 @@ class GenTrial:
 
 
 def search_generator(gen: nn.Module, out: Path, *, time_budget_s: float = 900.0, validation_size: int = 2000,
-                     reference_size: int = 10000, seed: int = 7, threads: int = 2, proxy_showers: int = 16,
+                     reference_size: int = 10000, seed: int = 7, threads: int = 2, proxy_showers: int = 8,
                      on_trial: Callable[[GenTrial], None] | None = None,
                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Bisect the proxy error budget with the physics rule; returns the result written to out/autoq.json."""
@@ -230,11 +239,18 @@ def search_generator(gen: nn.Module, out: Path, *, time_budget_s: float = 900.0,
     say(f"float32 reference: {validation_size} showers")
     judge = PhysicsJudge(TorchEngine(gen, "fp32", threads=threads), validation_size=validation_size,
                          reference_size=reference_size, seed=seed)
-    if time_budget_s < 3 * judge.reference_seconds:
-        raise InputValueError(f"--time-budget {time_budget_s:g} s is shorter than three trials (about "
-                              f"{3 * judge.reference_seconds:.0f} s for {validation_size} showers on this machine)")
-    say(f"layer sensitivities: {len(macs)} layers x {len(WIDTHS)} widths x (weight, input)")
-    sens = sensitivities(gen, ranges, calibration_latents(proxy_showers, (100.0, 500.0), seed + 2, gen.cfg.latent))
+    z_proxy = calibration_latents(proxy_showers, (100.0, 500.0), seed + 2, gen.cfg.latent)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        gen(torch.from_numpy(z_proxy))
+    n_passes = len(macs) * len(WIDTHS) * 2
+    needed = n_passes * (time.perf_counter() - t0) + 3 * judge.reference_seconds
+    if time_budget_s < needed + judge.reference_seconds:
+        raise InputValueError(f"--time-budget {time_budget_s:g} s is too short: the sensitivity pass and three "
+                              f"trials take about {needed:.0f} s for {validation_size} showers on this machine")
+    say(f"layer sensitivities: {len(macs)} layers x {len(WIDTHS)} widths x (weight, input), "
+        f"about {n_passes * (time.perf_counter() - t0):.0f} s")
+    sens = sensitivities(gen, ranges, z_proxy)
     trials: list[GenTrial] = []
     log_path = out / "trials.jsonl"
     log_path.unlink(missing_ok=True)
@@ -315,7 +331,7 @@ def write_qonnx(gen: nn.Module, bits: dict[str, tuple[int, int]], ranges: dict[s
             node = by_weight[f"{name}.weight"]
             w = modules[name].weight
             scale = gen.cfg.output_scale if name == "final" else 1.0
-            quant(node.input[1], f"{name}.weight_q", po2_step(wb, float(w.abs().max())) * scale, wb)
+            quant(node.input[1], f"{name}.weight_q", po2_step(wb, float(w.detach().abs().max())) * scale, wb)
             node.input[1] = f"{name}.weight_q"
             if ab < 32:
                 quant(node.input[0], f"{name}.input_q", po2_step(ab, ranges[name]), ab)
