@@ -227,3 +227,39 @@ def bench_produce_cmd(
 
         write_json_atomic(out, result)
         write_text_atomic(out.with_suffix(".md"), table)
+
+
+@bench_app.command("autoq")
+@handle_errors
+def bench_autoq_cmd(
+    seconds: Annotated[float, typer.Option(help="Wall time per trigger strategy.")] = 60.0,
+    strategy: Annotated[str, typer.Option(help="Comma-separated: random, gradient, hgq2.")] = "random,gradient,hgq2",
+    qat_epochs: Annotated[int, typer.Option(help="QAT epochs per trigger candidate.")] = 15,
+    generator: Annotated[bool, typer.Option("--generator/--no-generator", help="Also time the generator search's "
+                                            "steps (several minutes).")] = False,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file (Markdown beside it).")] = None,
+) -> None:
+    """Search time per trial for each autoq strategy, the hls4ml build and C simulation, and (opt-in) the
+    generator search's reference, sensitivity pass and one candidate."""
+    from caloquant.bench.autoq import bench_autoq, render_markdown
+    from caloquant.edge.autoq import STRATEGIES
+    from caloquant.errors import InputValueError
+
+    if seconds <= 0:
+        raise InputValueError(f"--seconds {seconds:g}: must be positive")
+    require_positive(qat_epochs, "--qat-epochs")
+    names = tuple(s.strip() for s in strategy.split(",") if s.strip())
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown or not names:
+        raise InputValueError(f"--strategy {strategy!r}: expected some of {', '.join(STRATEGIES)}")
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("bench autoq", total=len(names) + 1 + 3 * generator, rate="")
+        result = bench_autoq(seconds=seconds, strategies=names, qat_epochs=qat_epochs, generator=generator,
+                             on_step=lambda m: bar.update(task, advance=1, description=m))
+    table = render_markdown(result)
+    console.print(table)
+    if out is not None:
+        from caloquant._atomic import write_json_atomic, write_text_atomic
+
+        write_json_atomic(out, result)
+        write_text_atomic(out.with_suffix(".md"), table)
