@@ -15,7 +15,7 @@ from caloquant.cli.main import app
 def test_autoq_writes_front_choice_and_qonnx(tmp_path: Path) -> None:
     out = tmp_path / "aq"
     r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--qat-epochs", "2",
-                                 "--budget", "1e9", "--strategy", "random,gradient"])
+                                 "--budget", "1e9", "--strategy", "random,gradient", "--final-epochs", "2"])
     res = json.loads((out / "autoq.json").read_text())
     ok = res["met_budget"] and res["chosen"]["test_passed"]  # two QAT epochs may not be enough
     assert r.exit_code == (0 if ok else 1), r.output
@@ -34,7 +34,7 @@ def test_autoq_writes_front_choice_and_qonnx(tmp_path: Path) -> None:
 def test_unreachable_budget_saves_the_closest_and_exits_1(tmp_path: Path) -> None:
     out = tmp_path / "aq"
     r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--strategy",
-                                 "random", "--qat-epochs", "1", "--budget", "1", "--no-hls4ml"])
+                                 "random", "--qat-epochs", "1", "--budget", "1", "--no-hls4ml", "--final-epochs", "1"])
     assert r.exit_code == 1, r.output
     assert "no candidate passed within 1 BOPs" in r.output
     assert json.loads((out / "autoq.json").read_text())["met_budget"] is False

@@ -26,6 +26,8 @@ def autoq_cmd(
     strategy: Annotated[str, typer.Option(help="Comma-separated: random, gradient, hgq2 (the HGQ2 peer).")]
     = "random,gradient,hgq2",
     qat_epochs: Annotated[int, typer.Option(help="QAT epochs per candidate.")] = 15,
+    final_epochs: Annotated[int, typer.Option(help="QAT epochs when the cheapest passing candidates are trained "
+                                              "again and re-judged before the choice.")] = 45,
     margin: Annotated[float, typer.Option(help="Largest validation score (|diff| / allowed) of the chosen model; "
                                           "below 1 leaves room for the test split.")] = 0.7,
     hls4ml: Annotated[bool | None, typer.Option("--hls4ml/--no-hls4ml", help="hls4ml project of the chosen model "
@@ -55,8 +57,8 @@ def autoq_cmd(
                       f"{'pass' if t.passed else 'fail'} ({t.seconds:.1f} s)")
 
     r = run_autoq(out, bops_budget=budget, time_budget_s=120.0 if time_budget is None else time_budget,
-                  seeds=seed_list, strategies=strategies,
-                  qat_epochs=qat_epochs, margin=margin, hls=hls4ml is not False, on_trial=show)
+                  seeds=seed_list, strategies=strategies, qat_epochs=qat_epochs, final_epochs=final_epochs,
+                  margin=margin, hls=hls4ml is not False, on_trial=show)
     c = r["chosen"]
     test = c["test"]
     console.print(f"chosen ({c['strategy']}, seed {c['seed']}): {test['bops']:.0f} BOPs, "
