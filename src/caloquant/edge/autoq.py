@@ -108,6 +108,7 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
     cfg = QuantConfig(tuple(LayerBits(**x) for x in chosen.config["layers"]), chosen.config["input_bits"])
     final, model = evaluate_config(cfg, float_model, data, strategy=chosen.strategy, seed=chosen.seed,
                                    qat_epochs=0, split="test", model=model)
+    met = met and final.bops <= budget  # retraining can leave a different number of zero weights
     export_qonnx(model, out / "trigger_qonnx.onnx")
     save_quant_trigger(out / "trigger_quant.safetensors", model)
     firmware = _firmware(model, float_model, data, out / "hls4ml") if hls else None
@@ -247,7 +248,8 @@ def _plot(trials: list[Trial], front: list[Trial], budget: float, path: Path) ->
     for strategy, marker in (("random", "o"), ("gradient", "s"), ("hgq2", "^")):
         ts = [t for t in trials if t.strategy == strategy]
         if ts:
-            ax.scatter([t.bops for t in ts], [t.score for t in ts], marker=marker, s=18, alpha=0.7, label=strategy)
+            label = "hgq2 (its EBOPs)" if strategy == "hgq2" else strategy
+            ax.scatter([t.bops for t in ts], [t.score for t in ts], marker=marker, s=18, alpha=0.7, label=label)
     ax.plot([t.bops for t in front], [t.score for t in front], "k--", lw=1, label="Pareto front")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.axvline(budget, color="red", lw=0.8, label="BOPs budget")

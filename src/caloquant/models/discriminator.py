@@ -39,10 +39,14 @@ class Discriminator(nn.Module):
         self.aux = nn.Linear(self.cfg.d_dense, 1)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """image: (batch, x, y, layer) in GeV."""
+        """image: (batch, x, y, layer) in GeV. The convolutions see it in the generator's working unit
+        (GeV / output_scale = 10 MeV), as the 3DGAN code feeds its discriminator images x 100 (xscale):
+        in GeV the first BatchNorm's input variance (~2e-5) sits below its eps (1e-3), which flattens the
+        cells that carry the shower's shape."""
+        scaled = image / self.cfg.output_scale
         outs = []
         for perm, path in zip(PERMUTATIONS, self.paths, strict=True):
-            x = image.permute(perm).permute(0, 3, 1, 2)
+            x = scaled.permute(perm).permute(0, 3, 1, 2)
             outs.append(path(x).permute(0, 2, 3, 1))  # (batch, 9, 9, C) in the path's own axes
         h = torch.cat(outs, dim=3).flatten(1)  # Keras Concatenate + Flatten of (9, 9, 27), channels-last
         h = self.bn(self.act(self.dense(h)))
