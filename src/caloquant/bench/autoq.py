@@ -46,8 +46,13 @@ def bench_autoq(*, seconds: float = 60.0, strategies: tuple[str, ...] = ("random
     rows = {}
     for s in strategies:
         step(f"trigger: {s}")
+        t0 = time.perf_counter()
         trials = STRATEGIES[s](float_model, data, budget_s=seconds, seed=1, qat_epochs=qat_epochs)
-        rows[s] = {**_stats([t.seconds for t in trials]), "wall_s": seconds}
+        elapsed = time.perf_counter() - t0
+        # a trial's own seconds cover QAT + judging + cost; the wall time per trial also covers what the
+        # strategy does between trials (the gradient search's bit-width learning, HGQ2's model building)
+        rows[s] = {**_stats([t.seconds for t in trials]), "wall_s": elapsed,
+                   "wall_per_trial_s": elapsed / len(trials) if trials else None}
     step("trigger: hls4ml")
     cfg = QuantConfig((LayerBits(4, 8, 6, 0.5), LayerBits(4, 8, 6, 0.5), LayerBits(6, 10, 12, 0.0)), 8)
     torch.manual_seed(1)
@@ -99,20 +104,23 @@ def _bench_generator(validation_size: int, step: Callable[[str], None]) -> dict[
 
 
 def render_markdown(result: dict[str, Any]) -> str:
-    lines = [f"Search cost per trial ({result['threads']} threads, QAT {result['qat_epochs']} epochs per trigger "
-             "candidate)", "", "| target | strategy | trials | median s/trial | min-max s |", "|---|---|---|---|---|"]
+    lines = [f"Search cost per trial (trigger candidates train on one thread, {result['qat_epochs']} QAT epochs; "
+             f"generator on {result['threads']} threads)", "",
+             "| target | strategy | trials | wall s/trial | median s/trial (QAT + judge + cost) | min-max s |",
+             "|---|---|---|---|---|---|"]
     for name, r in result["trigger"].items():
         med = f"{r['median_s']:.1f}" if r["median_s"] is not None else "-"
         span = f"{r['min_s']:.1f}-{r['max_s']:.1f}" if r["min_s"] is not None else "-"
-        lines.append(f"| trigger | {name} | {r['trials']} in {r['wall_s']:.0f} s | {med} | {span} |")
+        wall = f"{r['wall_per_trial_s']:.1f}" if r["wall_per_trial_s"] is not None else "-"
+        lines.append(f"| trigger | {name} | {r['trials']} in {r['wall_s']:.0f} s | {wall} | {med} | {span} |")
     h = result["hls4ml"]
-    lines.append(f"| trigger | hls4ml export + g++ compile | 1 | {h['export_and_compile_s']:.1f} | |")
-    lines.append(f"| trigger | C simulation, {h['csim_events']} test showers | 1 | {h['csim_s']:.2f} | "
+    lines.append(f"| trigger | hls4ml export + g++ compile | 1 | {h['export_and_compile_s']:.1f} | | |")
+    lines.append(f"| trigger | C simulation, {h['csim_events']} test showers | 1 | {h['csim_s']:.2f} | | "
                  f"{h['bit_exact_events']} bit-exact |")
     g = result.get("generator")
     if g:
         lines.append(f"| generator | float32 reference, {g['validation_size']} showers | 1 | "
-                     f"{g['reference_s']:.0f} | |")
-        lines.append(f"| generator | sensitivity pass | 1 | {g['sensitivity_pass_s']:.0f} | |")
-        lines.append(f"| generator | one physics-judged candidate | 1 | {g['candidate_s']:.0f} | |")
+                     f"{g['reference_s']:.0f} | | |")
+        lines.append(f"| generator | sensitivity pass | 1 | {g['sensitivity_pass_s']:.0f} | | |")
+        lines.append(f"| generator | one physics-judged candidate | 1 | {g['candidate_s']:.0f} | | |")
     return "\n".join(lines) + "\n"
