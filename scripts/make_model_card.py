@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--ship", action="store_true")
     ap.add_argument("-r", "--reference", type=Path, action="append", default=None)
+    ap.add_argument("--note", action="append", default=[], help="A line of training history for the card.")
     args = ap.parse_args()
     weights = args.run / "best_generator.safetensors"
     if args.ship:
@@ -71,6 +72,7 @@ def main() -> None:
         "geant4_electrons_100-500GeV.h5 (fixed, disjoint from the training data).",
         f"- Wall time so far: {state['wall_seconds'] / 3600:.2f} h of training on 2 CPU cores "
         f"(run at step {state['step']}).",
+        *[f"- {n}" for n in args.note],
         "",
         "## Training progress (validation every 100 steps)",
         "",
