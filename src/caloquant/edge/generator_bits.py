@@ -160,10 +160,12 @@ def sensitivities(gen: nn.Module, ranges: dict[str, float], z: np.ndarray,
         for name in layer_names(gen):
             m = modules[name]
             w = m.weight.detach().clone()
-            for b in WIDTHS:
-                m.weight.copy_(po2_quantize(w, b, float(w.abs().max())))
-                out[(name, "weight", b)] = float((gen(zt) - ref).abs().sum()) / norm
-            m.weight.copy_(w)
+            try:
+                for b in WIDTHS:
+                    m.weight.copy_(po2_quantize(w, b, float(w.abs().max())))
+                    out[(name, "weight", b)] = float((gen(zt) - ref).abs().sum()) / norm
+            finally:  # the caller's model comes back unchanged, even after Ctrl-C
+                m.weight.copy_(w)
             for b in WIDTHS:
                 hook = m.register_forward_pre_hook(
                     lambda _m, inp, b=b, r=ranges[name]: (po2_quantize(inp[0], b, r), *inp[1:]))
