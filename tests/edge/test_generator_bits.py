@@ -102,6 +102,7 @@ def test_bad_bit_widths_are_refused(tiny: Generator) -> None:
 
 
 def test_search_judges_candidates_by_physics_and_logs_them(tmp_path: Path, tiny: Generator) -> None:
+    before = {k: v.clone() for k, v in tiny.state_dict().items()}
     r = search_generator(tiny, tmp_path, time_budget_s=60, validation_size=200, reference_size=200, threads=1,
                          proxy_showers=4)
     trials = [json.loads(x) for x in (tmp_path / "trials.jsonl").read_text().splitlines()]
@@ -112,6 +113,7 @@ def test_search_judges_candidates_by_physics_and_logs_them(tmp_path: Path, tiny:
     if r["met"]:
         assert chosen["bops"] == min(t["bops"] for t in r["trials"] if t["passed"])
     assert chosen["bops_reduction_vs_float32"] >= 4.0  # 16 bits or fewer everywhere
+    assert all(torch.equal(v, tiny.state_dict()[k]) for k, v in before.items())  # the model is left as it was
 
 
 def test_too_short_time_budget_is_refused(tmp_path: Path, tiny: Generator) -> None:
