@@ -184,25 +184,12 @@ def _plot_generator(trials: list[dict[str, Any]], budget: float | None, path: Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from caloquant._atomic import atomic_path
-
     fig, ax = plt.subplots(figsize=(6, 4))
     for ok, colour in ((True, "tab:green"), (False, "tab:red")):
         ts = [t for t in trials if t["passed"] is ok]
         ax.scatter([t["bops"] for t in ts], [t["score"] for t in ts], c=colour, s=20,
                    label="physics-compatible" if ok else "fails the rule")
-    ax.axhline(1.0, color="grey", lw=0.8)
-    if budget:
-        ax.axvline(budget, color="red", lw=0.8, label="BOPs budget")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("BOPs per shower")
-    ax.set_ylabel("max |diff| / allowed vs float32")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    _finish_plot(fig, ax, budget, path, "BOPs per shower", "max |diff| / allowed vs float32")
 
 
 def _strategy_table(runs: list[dict[str, Any]], trials: list[Trial], budget: float) -> list[dict[str, Any]]:
@@ -242,8 +229,6 @@ def _plot(trials: list[Trial], front: list[Trial], budget: float, path: Path) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from caloquant._atomic import atomic_path
-
     fig, ax = plt.subplots(figsize=(6, 4))
     for strategy, marker in (("random", "o"), ("gradient", "s"), ("hgq2", "^")):
         ts = [t for t in trials if t.strategy == strategy]
@@ -251,12 +236,22 @@ def _plot(trials: list[Trial], front: list[Trial], budget: float, path: Path) ->
             label = "hgq2 (its EBOPs)" if strategy == "hgq2" else strategy
             ax.scatter([t.bops for t in ts], [t.score for t in ts], marker=marker, s=18, alpha=0.7, label=label)
     ax.plot([t.bops for t in front], [t.score for t in front], "k--", lw=1, label="Pareto front")
+    _finish_plot(fig, ax, budget, path, "BOPs (QONNX inference cost)", "max |diff| / allowed (validation)")
+
+
+def _finish_plot(fig: Any, ax: Any, budget: float | None, path: Path, xlabel: str, ylabel: str) -> None:
+    """Score-vs-cost axes shared by both targets: pass line at 1, the budget, log scales, atomic PNG."""
+    import matplotlib.pyplot as plt
+
+    from caloquant._atomic import atomic_path
+
     ax.axhline(1.0, color="grey", lw=0.8)
-    ax.axvline(budget, color="red", lw=0.8, label="BOPs budget")
+    if budget:
+        ax.axvline(budget, color="red", lw=0.8, label="BOPs budget")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("BOPs (QONNX inference cost)")
-    ax.set_ylabel("max |diff| / allowed (validation)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:

@@ -138,35 +138,19 @@ def build_quant_trigger(float_model: Any, cfg: QuantConfig) -> QuantTrigger:
 def save_quant_trigger(path: str | Path, model: QuantTrigger) -> None:
     import json
 
-    from safetensors.torch import save_file
+    from caloquant.edge.weights_file import write_tagged
 
-    from caloquant._atomic import atomic_path
-
-    with atomic_path(path, suffix=".safetensors") as tmp:
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp),
-                  metadata={"format": _QUANT_FORMAT, "config": json.dumps(model.cfg.to_json())})
+    write_tagged(path, model.state_dict(), {"format": _QUANT_FORMAT, "config": json.dumps(model.cfg.to_json())})
 
 
 def load_quant_trigger(path: str | Path, float_model: Any) -> QuantTrigger:
     """A quantized trigger saved by autoq; its configuration travels in the file's metadata."""
     import json
 
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
+    from caloquant.edge.weights_file import read_tagged
     from caloquant.errors import CheckpointError
 
-    path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
-        state = load_file(str(path))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a safetensors file ({exc.__class__.__name__})") from None
-    if meta.get("format") != _QUANT_FORMAT:
-        raise CheckpointError(f"{path}: not a caloquant quantized trigger (format {meta.get('format')!r})")
+    state, meta = read_tagged(path, _QUANT_FORMAT, "quantized trigger")
     raw = json.loads(meta["config"])
     cfg = QuantConfig(tuple(LayerBits(**x) for x in raw["layers"]), raw["input_bits"])
     model = build_quant_trigger(float_model, cfg)

@@ -8,7 +8,6 @@ candidate's difference from the float model on the same showers (the issue's acc
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,32 +108,18 @@ def paired_difference(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.
 def save_trigger(path: str | os.PathLike[str], model: TriggerMLP, info: dict[str, Any] | None = None) -> None:
     import json
 
-    from safetensors.torch import save_file
+    from caloquant.edge.weights_file import write_tagged
 
-    from caloquant._atomic import atomic_path
-
-    meta = {"format": _FORMAT, "hidden": json.dumps(list(model.hidden)), "info": json.dumps(info or {})}
-    with atomic_path(path, suffix=".safetensors") as tmp:
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
+    write_tagged(path, model.state_dict(), {"format": _FORMAT, "hidden": json.dumps(list(model.hidden)),
+                                            "info": json.dumps(info or {})})
 
 
 def load_trigger(path: str | os.PathLike[str]) -> TriggerMLP:
     import json
 
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from caloquant.edge.weights_file import read_tagged
 
-    path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
-        state = load_file(str(path))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a safetensors file ({exc.__class__.__name__})") from None
-    if meta.get("format") != _FORMAT:
-        raise CheckpointError(f"{path}: not a caloquant trigger model (format {meta.get('format')!r})")
+    state, meta = read_tagged(path, _FORMAT, "trigger model")
     model = TriggerMLP(int(state["mean"].numel()), tuple(json.loads(meta["hidden"])))
     try:
         model.load_state_dict(state)
