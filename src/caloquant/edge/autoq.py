@@ -89,12 +89,17 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
     passing = sorted((t for t in within if t.passed and t.score <= margin), key=lambda t: t.bops)
     # finalists, cheapest first: QAT again with final_epochs and re-judged on validation (a fresh training
     # run, so a lucky trial does not carry through); the first that still passes with the margin is chosen
+    def config_of(t: Trial) -> QuantConfig:
+        return QuantConfig(tuple(LayerBits(**x) for x in t.config["layers"]), t.config["input_bits"])
+
+    def retrain(t: Trial) -> tuple[Trial, Any]:
+        return evaluate_config(config_of(t), float_model, data, strategy=t.strategy, seed=t.seed,
+                               qat_epochs=final_epochs, split="validation")
+
     finalists = []
-    chosen, final, model = None, None, None
+    chosen, model = None, None
     for cand in passing[:max_finalists]:
-        cfg = QuantConfig(tuple(LayerBits(**x) for x in cand.config["layers"]), cand.config["input_bits"])
-        val, q = evaluate_config(cfg, float_model, data, strategy=cand.strategy, seed=cand.seed,
-                                 qat_epochs=final_epochs, split="validation")
+        val, q = retrain(cand)
         finalists.append({"bops": cand.bops, "trial_score": cand.score, "retrained_score": val.score})
         if val.passed and val.score <= margin:
             chosen, model = cand, q
@@ -102,10 +107,8 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
     met = chosen is not None
     if chosen is None:  # nothing within budget survives: the closest candidate, trained the same way
         chosen = min(within or ours, key=lambda t: (t.score, t.bops))
-        cfg = QuantConfig(tuple(LayerBits(**x) for x in chosen.config["layers"]), chosen.config["input_bits"])
-        _, model = evaluate_config(cfg, float_model, data, strategy=chosen.strategy, seed=chosen.seed,
-                                   qat_epochs=final_epochs, split="validation")
-    cfg = QuantConfig(tuple(LayerBits(**x) for x in chosen.config["layers"]), chosen.config["input_bits"])
+        _, model = retrain(chosen)
+    cfg = config_of(chosen)
     final, model = evaluate_config(cfg, float_model, data, strategy=chosen.strategy, seed=chosen.seed,
                                    qat_epochs=0, split="test", model=model)
     met = met and final.bops <= budget  # retraining can leave a different number of zero weights

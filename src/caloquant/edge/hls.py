@@ -119,14 +119,13 @@ def latency_estimate(model: Any, reuse_factor: int = 1, clock_ns: float = CLOCK_
     reuse factor; products of at most 10 bits are counted as LUT multipliers (they rarely take a DSP)."""
     cycles = 0
     mult_dsp = mult_lut = 0
-    for lin, bits in zip(model.linears, model.cfg.layers, strict=True):
+    for i, (lin, bits) in enumerate(zip(model.linears, model.cfg.layers, strict=True)):
         w = lin.quant_weight().value.detach()
         fan_in = int(w.shape[1])
         cycles += reuse_factor + math.ceil(math.log2(max(fan_in, 2))) + 1
         nonzero = int((w != 0).sum())
-        in_bits = int(model.cfg.input_bits) if lin is model.linears[0] else None
-        prod = bits.weight + (in_bits if in_bits else _prev_act_bits(model, lin))
-        if prod <= 10:
+        in_bits = model.cfg.input_bits if i == 0 else model.cfg.layers[i - 1].act
+        if bits.weight + in_bits <= 10:
             mult_lut += math.ceil(nonzero / reuse_factor)
         else:
             mult_dsp += math.ceil(nonzero / reuse_factor)
@@ -135,7 +134,3 @@ def latency_estimate(model: Any, reuse_factor: int = 1, clock_ns: float = CLOCK_
             "method": "pipeline stages from the hls4ml configuration (io_parallel, latency strategy); "
             "not a synthesis result"}
 
-
-def _prev_act_bits(model: Any, lin: Any) -> int:
-    i = list(model.linears).index(lin)
-    return int(model.cfg.layers[i - 1].act)
