@@ -48,3 +48,40 @@ def test_interrupted_bench_writes_no_json(tmp_path: Path) -> None:
     res = _interrupt(["bench", "simulate", "-n", "20000", "--repeats", "20", "-o", "bench.json"], tmp_path, wait=6.0)
     assert res.returncode == 130
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_ctrl_c_swallowed_by_a_finalizer_still_stops_the_command() -> None:
+    """The CI failure this guards against: Ctrl-C landed in h5py's weakref callback, Python printed
+    "Exception ignored" and the simulation ran on; the next progress update must raise it again."""
+    import gc
+    import weakref
+
+    from caloquant.cli.common import handle_errors, progress_bar
+
+    class _Obj:
+        pass
+
+    updates = []
+
+    @handle_errors
+    def command() -> None:
+        obj = _Obj()
+        weakref.finalize(obj, signal.raise_signal, signal.SIGINT)  # the interrupt arrives inside a finalizer
+        with progress_bar(transient=True) as bar:
+            task = bar.add_task("work", total=3, rate="")
+            del obj
+            gc.collect()
+            for _ in range(3):
+                bar.update(task, advance=1, rate="")
+                updates.append(1)
+
+    launched_with = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive shell
+    try:
+        with pytest.raises(SystemExit) as exc:
+            command()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, launched_with)
+    assert exc.value.code == 130
+    assert updates == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,11 +36,28 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_interrupted = False
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    """Remember the Ctrl-C as well as raising it: a KeyboardInterrupt that lands inside a finalizer or a
+    weakref callback (h5py closes objects that way) is printed as "Exception ignored" and lost, and the
+    command would run on; the next progress update raises it again from the flag."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
 def handle_errors(func: F) -> F:
     """Turn caloquant errors into one line on stderr and the CONVENTIONS exit code; Ctrl-C exits 130."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _interrupted
+        _interrupted = False
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is signal.default_int_handler:  # leave an ignored SIGINT (background jobs) ignored
+            signal.signal(signal.SIGINT, _on_sigint)
         try:
             return func(*args, **kwargs)
         except CaloquantError as exc:
@@ -48,6 +66,9 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             err_console.print("interrupted: no partial output was left behind")
             sys.exit(130)
+        finally:
+            if previous is signal.default_int_handler:
+                signal.signal(signal.SIGINT, previous)
 
     return wrapper  # type: ignore[return-value]
 
@@ -70,8 +91,22 @@ def require_positive(value: int, option: str) -> int:
     return value
 
 
+class _InterruptibleProgress(Progress):
+    """A progress bar whose updates re-raise a Ctrl-C that was swallowed elsewhere (see _on_sigint)."""
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        if _interrupted:
+            raise KeyboardInterrupt
+        super().update(*args, **kwargs)
+
+    def advance(self, *args: Any, **kwargs: Any) -> None:
+        if _interrupted:
+            raise KeyboardInterrupt
+        super().advance(*args, **kwargs)
+
+
 def progress_bar(transient: bool = False) -> Progress:
-    return Progress(
+    return _InterruptibleProgress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
