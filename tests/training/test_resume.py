@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from caloquant.training import TrainConfig, Trainer
 from caloquant.training.batches import SimulatorBatches
@@ -51,3 +52,31 @@ def test_checkpoint_of_another_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="unreadable training state"):
         paper.try_resume()
+
+
+def test_discriminator_warmup_leaves_the_generator_untouched(tmp_path: Path) -> None:
+    def cfg(steps: int) -> TrainConfig:
+        return TrainConfig(model="tiny", batch_size=8, steps=steps, threads=1, seed=3, d_warmup=2)
+
+    def params(module: torch.nn.Module) -> list[np.ndarray]:
+        return [v.detach().numpy().copy() for v in module.parameters()]
+
+    init = Trainer(tmp_path / "init", cfg(2), SimulatorBatches(3))  # same seed: same initial weights
+    warm = Trainer(tmp_path / "run", cfg(2), SimulatorBatches(3))
+    warm.run()
+    assert all(np.array_equal(a, b) for a, b in zip(params(warm.gen), params(init.gen), strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(params(warm.disc), params(init.disc), strict=True))
+    assert all(np.isfinite(r["g_bce"]) and np.isfinite(r["g_ecal"]) for r in _losses(tmp_path / "run"))
+    after = Trainer(tmp_path / "run", cfg(3), SimulatorBatches(3))
+    assert after.try_resume()
+    after.run()  # step 3 is past the warm-up: the generator learns
+    assert not all(np.array_equal(a, b) for a, b in zip(params(after.gen), params(init.gen), strict=True))
+
+
+def test_negative_warmup_is_refused() -> None:
+    import pytest
+
+    from caloquant.errors import InputValueError
+
+    with pytest.raises(InputValueError, match="--d-warmup -1"):
+        TrainConfig(model="tiny", d_warmup=-1)

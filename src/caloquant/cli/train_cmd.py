@@ -34,6 +34,8 @@ def train(
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     init_generator: Annotated[Path | None, typer.Option(help="Warm-start G from these weights (new runs only).")]
     = None,
+    d_warmup: Annotated[int, typer.Option(help="Train only the discriminator for the first this many steps "
+                                          "(use with --init-generator; pass again when resuming).")] = 0,
 ) -> None:
     """Train the 3DGAN (losses 6 BCE + 0.2 AUX + 0.1 ECAL); rerun the same command to resume."""
     from caloquant.data import open_showers
@@ -41,7 +43,7 @@ def train(
     from caloquant.training.batches import FileBatches, SimulatorBatches
 
     cfg = TrainConfig(model=model_size, batch_size=batch_size, steps=steps, seed=seed, bf16=bf16, threads=threads,
-                      val_every=val_every, ckpt_every=ckpt_every, device=device)
+                      val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup)
     source = FileBatches(str(data), seed) if data else SimulatorBatches(seed)
     if validation is not None:
         val_src = open_showers(validation)

@@ -53,11 +53,14 @@ class TrainConfig:
     device: str = "cpu"
     channels_last: bool = False
     compile: bool = False
+    d_warmup: int = 0  # first steps of a run train only the discriminator (warm-started generators)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every"):
             if getattr(self, name) <= 0:
                 raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
+        if self.d_warmup < 0:
+            raise InputValueError(f"--d-warmup {self.d_warmup}: must be zero or positive")
         if self.model not in ("paper", "tiny"):
             raise InputValueError(f"--model-size {self.model!r}: expected paper or tiny")
 
@@ -186,6 +189,17 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
+        if self.step < cfg.d_warmup:
+            # A warm-started generator facing a fresh discriminator would follow the gradients of a random
+            # critic (and of an untrained energy head) and lose what it learned; until the discriminator has
+            # caught up, the generator objective is only evaluated, on the discriminator step's fakes.
+            with torch.no_grad():
+                g_bce = self.bce(p_fake.detach().float().clamp(1e-7, 1 - 1e-7), torch.ones(b, device=dev))
+                g_aux = _mape(ep / 100.0, aux_fake.detach().float())
+                g_ecal = _mape(self.ecal_target(ep), fake.detach().float().sum(dim=(1, 2, 3)))
+                loss_g = cfg.w_bce * g_bce + cfg.w_aux * g_aux + cfg.w_ecal * g_ecal
+            return self._as_floats(loss_d=loss_d, loss_g=loss_g, d_bce=d_bce, d_aux=d_aux, g_bce=g_bce,
+                                   g_aux=g_aux, g_ecal=g_ecal)
         # generator
         with autocast:
             fake = self._gen_fwd(torch.from_numpy(n_g).to(dev) * scale)
@@ -199,8 +213,11 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        values = {"loss_d": loss_d, "loss_g": loss_g, "d_bce": d_bce, "g_bce": g_bce, "g_aux": g_aux,
-                  "g_ecal": g_ecal}
+        return self._as_floats(loss_d=loss_d, loss_g=loss_g, d_bce=d_bce, d_aux=d_aux, g_bce=g_bce, g_aux=g_aux,
+                               g_ecal=g_ecal)
+
+    @staticmethod
+    def _as_floats(**values: torch.Tensor) -> dict[str, float]:
         return {k: float(v.detach()) for k, v in values.items()}
 
     def validate(self) -> dict[str, float]:
