@@ -37,12 +37,19 @@ def _training_table(run: Path) -> list[str]:
     return lines
 
 
+def _demote(markdown: str) -> str:
+    """An earlier run's record, its headings one level down, as a section of the card."""
+    return "\n".join("#" + line if line.startswith("#") else line for line in markdown.strip().splitlines())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
     ap.add_argument("--ship", action="store_true")
     ap.add_argument("-r", "--reference", type=Path, action="append", default=None)
     ap.add_argument("--note", action="append", default=[], help="A line of training history for the card.")
+    ap.add_argument("--history", type=Path, action="append", default=[],
+                    help="Markdown record of an earlier run this one continues, appended to the card.")
     args = ap.parse_args()
     weights = args.run / "best_generator.safetensors"
     if args.ship:
@@ -67,14 +74,15 @@ def main() -> None:
         f"- Recipe: 6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing 0.9 / 0.1, Adam 5e-4 / 1e-4, batch 128, "
         f"bf16 autocast on CPU, real and fake in one discriminator batch; ECAL target coefficients "
         f"{state['ecal_coeffs']}.",
-        f"- Shipped checkpoint: step {info.get('step')} ({info.get('samples_seen')} showers seen), selected by the "
+        f"- Shipped checkpoint: step {info.get('step')} of `{args.run}` ({info.get('samples_seen')} showers seen in "
+        "that run), selected by the "
         f"3DGAN selection metric {info.get('selection_metric', float('nan')):.3f} on 2 000 Geant4 showers of "
         "geant4_electrons_100-500GeV.h5 (fixed, disjoint from the training data).",
-        f"- Wall time so far: {state['wall_seconds'] / 3600:.2f} h of training on 2 CPU cores "
+        f"- Wall time of this run: {state['wall_seconds'] / 3600:.2f} h of training on 2 CPU cores "
         f"(run at step {state['step']}).",
         *[f"- {n}" for n in args.note],
         "",
-        "## Training progress (validation every 100 steps)",
+        f"## Training progress of `{args.run}` (validation every {state['train_config']['val_every']} steps)",
         "",
         *_training_table(args.run),
         "",
@@ -84,6 +92,7 @@ def main() -> None:
         "file's own energies, one shower per Geant4 shower.",
         "",
         render_markdown(result),
+        *[f"\n{_demote(h.read_text())}" for h in args.history],
     ]
     write_text_atomic(ROOT / "docs/model_card.md", "\n".join(lines) + "\n")
     print(f"wrote docs/model_card.md ({'shipped ' + str(weights) if args.ship else 'not shipped'})")
