@@ -31,6 +31,18 @@ def test_tuner_saves_a_runnable_model_and_logs_every_trial(tmp_path: Path, tiny:
     assert x.shape == (8, 25, 25, 25) and np.isfinite(x).all()
 
 
+def test_no_int8_at_all_is_always_a_candidate(tmp_path: Path, tiny: Generator) -> None:
+    """When int8 fails, the plain fallback model is judged and timed even after the budget ran out, so the
+    tuner never returns something slower than no int8 at all."""
+    cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=3, calibration_size=32, threads=1,
+                     fallback="fp32", k=0.5)  # a strict rule: int8 fails it, float32 in OpenVINO does not
+    result = tune_to_dir(tiny, cfg, tmp_path, source=None)
+    assert not result.trials[0].passed
+    no_int8 = [t for t in result.trials if set(t.kept) == set(result.layers)]
+    assert len(no_int8) == 1 and no_int8[0].passed and no_int8[0].showers_per_s
+    assert result.passed and result.chosen.showers_per_s >= no_int8[0].showers_per_s
+
+
 def test_time_budget_shorter_than_one_trial_is_refused(tmp_path: Path, tiny: Generator) -> None:
     cfg = AutoConfig(validation_size=300, time_budget_s=1e-3, calibration_size=16, threads=1)
     with pytest.raises(InputValueError, match="shorter than one trial"):

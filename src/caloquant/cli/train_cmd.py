@@ -34,6 +34,8 @@ def train(
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     init_generator: Annotated[Path | None, typer.Option(help="Warm-start G from these weights (new runs only).")]
     = None,
+    lr_g: Annotated[float, typer.Option(help="Generator Adam learning rate (paper: 5e-4).")] = 5e-4,
+    lr_d: Annotated[float, typer.Option(help="Discriminator Adam learning rate (paper: 1e-4).")] = 1e-4,
     d_warmup: Annotated[int, typer.Option(help="Train only the discriminator for the first this many steps "
                                           "(use with --init-generator; pass again when resuming).")] = 0,
 ) -> None:
@@ -43,7 +45,8 @@ def train(
     from caloquant.training.batches import FileBatches, SimulatorBatches
 
     cfg = TrainConfig(model=model_size, batch_size=batch_size, steps=steps, seed=seed, bf16=bf16, threads=threads,
-                      val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup)
+                      val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup,
+                      lr_g=lr_g, lr_d=lr_d)
     source = FileBatches(str(data), seed) if data else SimulatorBatches(seed)
     if validation is not None:
         val_src = open_showers(validation)

@@ -6,7 +6,8 @@ same latent vectors, judged by the CONVENTIONS rule with the bootstrap errors re
 size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first; otherwise
 measure each layer's sensitivity (int8 everywhere except that layer), then keep the most sensitive
 layers in the fallback precision (bf16 or fp32) until the candidate passes, then try to give layers back
-to int8; every passing candidate's speed is measured and the fastest kept. A time budget stops the
+to int8; every passing candidate's speed is measured, the fallback precision everywhere (no int8) too, and
+the fastest kept. A time budget stops the
 search; the best passing model is always saved, or the closest one with a clear message.
 """
 
@@ -104,6 +105,8 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     nodes = openvino_layer_nodes(fp32_model)
 
     def build(kept: tuple[str, ...]) -> Any:
+        if set(kept) >= set(nodes):  # every layer in the fallback precision: no int8 at all
+            return fp32_model.clone()
         # exact node names: a transposed convolution's node is not named after its module (layer_map)
         ignored = nncf.IgnoredScope(names=[nodes[m] for m in kept], validate=False) if kept else None
         return nncf.quantize(fp32_model.clone(), calib, subset_size=len(z_cal),
@@ -169,6 +172,10 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
                 trial_kept = tuple(x for x in best_kept if x != layer)
                 if trial_kept and evaluate(trial_kept, speed=True).passed:
                     best_kept = trial_kept
+    if not full.passed:
+        # A mix with a few int8 layers can run slower than no int8 at all (each int8 island costs
+        # conversions): the plain fallback model is always judged and timed too, even past the budget.
+        evaluate(tuple(layers), speed=True)
     passing = [t for t in trials if t.passed and t.showers_per_s]
     chosen = max(passing, key=lambda t: t.showers_per_s or 0.0) if passing else min(trials, key=lambda t: t.score)
     save_ir(models[chosen.kept], out, compress_to_fp16=False)

@@ -59,6 +59,9 @@ class TrainConfig:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every"):
             if getattr(self, name) <= 0:
                 raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
         if self.d_warmup < 0:
             raise InputValueError(f"--d-warmup {self.d_warmup}: must be zero or positive")
         if self.model not in ("paper", "tiny"):
@@ -130,6 +133,9 @@ class Trainer:
         if GANConfig.from_json(state["gan_config"]) != self.cfg.gan_config():
             raise CheckpointError(f"{self.run_dir}: checkpoint is for model {state['gan_config']['name']!r}, "
                                   f"not {self.cfg.model!r}")
+        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:  # the command line, not the checkpoint, sets the learning rates
+                group["lr"] = lr
         self.step = int(state["step"])
         self.ecal_coeffs = state["ecal_coeffs"]
         self.best = state["best"]
