@@ -49,8 +49,8 @@ def _torch(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
 
 @_register("onnxruntime", "fp32")
 def _ort_fp32(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
-    src.write_onnx(out / "model.onnx", fold_batchnorm=True)
-    return {"files": ["model.onnx"], "layer_precisions": {}, "batchnorm_folds": src.batchnorm_folds}
+    _, folds = src.write_folded_onnx(out / "model.onnx")
+    return {"files": ["model.onnx"], "layer_precisions": {}, "batchnorm_folds": folds}
 
 
 @_register("onnxruntime", "int8")
@@ -79,7 +79,10 @@ def _ort_int8(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         # the peer ("defaults") gets the plain export a user would make; our recipe the exact BN folds
-        fp32 = src.write_onnx(Path(tmp) / "fp32.onnx", fold_batchnorm=not recipe.tool_defaults)
+        if recipe.tool_defaults:
+            fp32, folds = src.write_onnx(Path(tmp) / "fp32.onnx"), None
+        else:
+            fp32, folds = src.write_folded_onnx(Path(tmp) / "fp32.onnx")
         names = [n.name for n in onnx.load(str(fp32)).graph.node]
         exclude = [n for n in names if n.startswith("/final/")] if recipe.keep_output_float else []
         method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
@@ -99,7 +102,7 @@ def _ort_int8(src: FloatModel, recipe: Recipe, out: Path) -> dict[str, Any]:
                                                          else "(QDQ, per-channel weights)")
     return {"files": ["model.onnx"], "layer_precisions": onnx_layer_precisions(out / "model.onnx"),
             "calibration": {"tool": tool, "excluded_nodes": exclude},
-            "batchnorm_folds": None if recipe.tool_defaults else src.batchnorm_folds}
+            "batchnorm_folds": folds}
 
 
 @_register("openvino", "fp32", "bf16", "fp16", "int8")

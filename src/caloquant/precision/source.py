@@ -21,25 +21,29 @@ class FloatModel:
     energy_input: str = "latent"
     module: Any | None = None  # torch generator, when there is one
     user: Any | None = None  # caloquant.models.user_onnx.UserOnnxModel
-    batchnorm_folds: dict[str, int] | None = None  # what the last folded export did
 
     @property
     def kind(self) -> str:
         return "torch" if self.module is not None else "onnx"
 
-    def write_onnx(self, path: str | os.PathLike[str], *, fold_batchnorm: bool = False) -> Path:
-        """fp32 ONNX taking 'z' and returning 'showers' (batch, 25, 25, 25) GeV; ``fold_batchnorm``: apply
-        the exact BatchNorm folds (caloquant generators only; see precision.bn_fold)."""
+    def write_onnx(self, path: str | os.PathLike[str]) -> Path:
+        """fp32 ONNX taking 'z' and returning 'showers' (batch, 25, 25, 25) GeV."""
         if self.module is not None:
             from caloquant.engines.export import export_onnx
 
-            module = self.module
-            if fold_batchnorm:
-                from caloquant.precision.bn_fold import fold_batchnorms
-
-                module, self.batchnorm_folds = fold_batchnorms(module)
-            return export_onnx(module, path)
+            return export_onnx(self.module, path)
         return self.user.write_onnx(path)
+
+    def write_folded_onnx(self, path: str | os.PathLike[str]) -> tuple[Path, dict[str, int] | None]:
+        """The same graph with the exact BatchNorm folds applied (precision.bn_fold), and what was folded;
+        a user's ONNX graph is written as it is (None: nothing folded)."""
+        if self.module is None:
+            return self.user.write_onnx(path), None
+        from caloquant.engines.export import export_onnx
+        from caloquant.precision.bn_fold import fold_batchnorms
+
+        module, folds = fold_batchnorms(self.module)
+        return export_onnx(module, path), folds
 
     def reference_engine(self, threads: int | None = 2) -> Any:
         """The float32 engine every reduced-precision candidate is paired against."""
