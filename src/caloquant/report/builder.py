@@ -86,10 +86,16 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.2f} %"
 
 
+def _open_section(doc: _Doc, title: str, inputs: Any, what: str) -> bool:
+    """Start a section; one whose inputs are missing says so instead of disappearing."""
+    doc.h(2, title)
+    if not inputs:
+        doc.p(f"No {what} results were given.")
+    return bool(inputs)
+
+
 def _compare_section(doc: _Doc, paths: list[Path]) -> None:
-    doc.h(2, "Against Geant4")
-    if not paths:
-        doc.p("No compare-sim / compare-gan results were given.")
+    if not _open_section(doc, "Against Geant4", paths, "compare-sim / compare-gan"):
         return
     for path in paths:
         r = json.loads(path.read_text())
@@ -104,9 +110,7 @@ def _compare_section(doc: _Doc, paths: list[Path]) -> None:
 
 
 def _validation_section(doc: _Doc, validations: dict[str, Path], root: Path) -> None:
-    doc.h(2, "Physics validation")
-    if not validations:
-        doc.p("No validate results were given.")
+    if not _open_section(doc, "Physics validation", validations, "validate"):
         return
     for title, d in validations.items():
         m = json.loads((d / "metrics.json").read_text())
@@ -142,9 +146,7 @@ def _validation_section(doc: _Doc, validations: dict[str, Path], root: Path) -> 
 
 
 def _pairs_section(doc: _Doc, pairs: list[Path]) -> None:
-    doc.h(2, "Reduced precision against float32")
-    if not pairs:
-        doc.p("No paired precision results were given.")
+    if not _open_section(doc, "Reduced precision against float32", pairs, "paired precision"):
         return
     for path in pairs:
         r = json.loads(path.read_text())
@@ -164,9 +166,7 @@ def _pairs_section(doc: _Doc, pairs: list[Path]) -> None:
 
 
 def _bench_section(doc: _Doc, benches: list[Path]) -> None:
-    doc.h(2, "Benchmarks")
-    if not benches:
-        doc.p("No benchmark results were given.")
+    if not _open_section(doc, "Benchmarks", benches, "benchmark"):
         return
     machine = None
     for path in benches:
