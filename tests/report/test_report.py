@@ -97,3 +97,13 @@ def test_readme_results_block_is_replaced_in_place(results: Path, tmp_path: Path
     with pytest.raises(InputValueError, match="no results markers"):
         update_readme(readme, text)
     assert readme.read_text() == "no markers here\n"
+
+
+def test_sections_without_inputs_say_so(tmp_path: Path) -> None:
+    from caloquant.report.builder import ReportInputs
+
+    _, md = build_report(ReportInputs(), tmp_path)
+    text = md.read_text()
+    for section in SECTIONS:
+        assert f"## {section}" in text
+    assert text.count("results were given.") == len(SECTIONS)
