@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -55,8 +56,10 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         global _interrupted
         _interrupted = False
-        previous = signal.getsignal(signal.SIGINT)
-        if previous is signal.default_int_handler:  # leave an ignored SIGINT (background jobs) ignored
+        # only Python's own handler is replaced: an ignored SIGINT (background jobs) stays ignored, and
+        # handlers can only be set from the main thread
+        previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+        if previous is signal.default_int_handler:
             signal.signal(signal.SIGINT, _on_sigint)
         try:
             return func(*args, **kwargs)
