@@ -56,11 +56,8 @@ class TrainConfig:
     d_warmup: int = 0  # first steps of a run train only the discriminator (warm-started generators)
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every"):
-            if getattr(self, name) <= 0:
-                raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
+        for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
+            if not getattr(self, name) > 0:  # also refuses a NaN learning rate
                 raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
         if self.d_warmup < 0:
             raise InputValueError(f"--d-warmup {self.d_warmup}: must be zero or positive")
@@ -200,10 +197,7 @@ class Trainer:
             # critic (and of an untrained energy head) and lose what it learned; until the discriminator has
             # caught up, the generator objective is only evaluated, on the discriminator step's fakes.
             with torch.no_grad():
-                g_bce = self.bce(p_fake.detach().float().clamp(1e-7, 1 - 1e-7), torch.ones(b, device=dev))
-                g_aux = _mape(ep / 100.0, aux_fake.detach().float())
-                g_ecal = _mape(self.ecal_target(ep), fake.detach().float().sum(dim=(1, 2, 3)))
-                loss_g = cfg.w_bce * g_bce + cfg.w_aux * g_aux + cfg.w_ecal * g_ecal
+                loss_g, g_bce, g_aux, g_ecal = self._generator_objective(p_fake, aux_fake, fake, ep)
             return self._as_floats(loss_d=loss_d, loss_g=loss_g, d_bce=d_bce, d_aux=d_aux, g_bce=g_bce,
                                    g_aux=g_aux, g_ecal=g_ecal)
         # generator
@@ -211,16 +205,21 @@ class Trainer:
             fake = self._gen_fwd(torch.from_numpy(n_g).to(dev) * scale)
             p_both, aux_both, _ = self._disc_fwd(torch.cat([real, fake.to(real.dtype)]))
             p_fake, aux_fake = p_both[b:], aux_both[b:]
-        ecal_sum = fake.float().sum(dim=(1, 2, 3))
-        g_bce = self.bce(p_fake.float().clamp(1e-7, 1 - 1e-7), torch.ones(b, device=dev))
-        g_aux = _mape(ep / 100.0, aux_fake.float())
-        g_ecal = _mape(self.ecal_target(ep), ecal_sum)
-        loss_g = cfg.w_bce * g_bce + cfg.w_aux * g_aux + cfg.w_ecal * g_ecal
+        loss_g, g_bce, g_aux, g_ecal = self._generator_objective(p_fake, aux_fake, fake, ep)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         return self._as_floats(loss_d=loss_d, loss_g=loss_g, d_bce=d_bce, d_aux=d_aux, g_bce=g_bce, g_aux=g_aux,
                                g_ecal=g_ecal)
+
+    def _generator_objective(self, p_fake: torch.Tensor, aux_fake: torch.Tensor, fake: torch.Tensor,
+                             ep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """6 BCE(fake, 1) + 0.2 AUX + 0.1 ECAL: (total, bce, aux, ecal)."""
+        cfg = self.cfg
+        g_bce = self.bce(p_fake.float().clamp(1e-7, 1 - 1e-7), torch.ones(len(ep), device=ep.device))
+        g_aux = _mape(ep / 100.0, aux_fake.float())
+        g_ecal = _mape(self.ecal_target(ep), fake.float().sum(dim=(1, 2, 3)))
+        return cfg.w_bce * g_bce + cfg.w_aux * g_aux + cfg.w_ecal * g_ecal, g_bce, g_aux, g_ecal
 
     @staticmethod
     def _as_floats(**values: torch.Tensor) -> dict[str, float]:
