@@ -181,8 +181,9 @@ class Trainer:
         # mean of the real/fake logit and leaves the discriminator blind to what separates the two.
         # discriminator
         with autocast:
-            fake = self._gen_fwd(torch.from_numpy(n_d).to(dev) * scale)
-            p_both, aux_both, _ = self._disc_fwd(torch.cat([real, fake.detach().to(real.dtype)]))
+            with torch.no_grad():  # the discriminator step never backpropagates into the generator
+                fake = self._gen_fwd(torch.from_numpy(n_d).to(dev) * scale)
+            p_both, aux_both, _ = self._disc_fwd(torch.cat([real, fake.to(real.dtype)]))
             p_real, p_fake = p_both[:b], p_both[b:]
             aux_real, aux_fake = aux_both[:b], aux_both[b:]
         d_bce = self.bce(p_real.float().clamp(1e-7, 1 - 1e-7), ones) + \
