@@ -38,6 +38,9 @@ def train(
     lr_d: Annotated[float, typer.Option(help="Discriminator Adam learning rate (paper: 1e-4).")] = 1e-4,
     d_warmup: Annotated[int, typer.Option(help="Train only the discriminator for the first this many steps "
                                           "(use with --init-generator; pass again when resuming).")] = 0,
+    precise_bn: Annotated[int, typer.Option(help="Showers that re-estimate the generator's BatchNorm statistics "
+                                            "before each validation and in the saved best model (0: keep the "
+                                            "running averages).")] = 2048,
 ) -> None:
     """Train the 3DGAN (losses 6 BCE + 0.2 AUX + 0.1 ECAL); rerun the same command to resume."""
     from caloquant.data import open_showers
@@ -46,7 +49,7 @@ def train(
 
     cfg = TrainConfig(model=model_size, batch_size=batch_size, steps=steps, seed=seed, bf16=bf16, threads=threads,
                       val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup,
-                      lr_g=lr_g, lr_d=lr_d)
+                      lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn)
     source = FileBatches(str(data), seed) if data else SimulatorBatches(seed)
     if validation is not None:
         val_src = open_showers(validation)

@@ -28,6 +28,7 @@ from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.selection import selection_metric
 from caloquant.training.batches import BatchSource, step_rng
 from caloquant.training.checkpoint import load_checkpoint, save_checkpoint
+from caloquant.training.precise_bn import recalibrate_batchnorm
 
 __all__ = ["TrainConfig", "Trainer"]
 
@@ -54,11 +55,14 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False
     d_warmup: int = 0  # first steps of a run train only the discriminator (warm-started generators)
+    precise_bn: int = 2048  # showers that re-estimate BatchNorm statistics before validating (0: running ones)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
             if not getattr(self, name) > 0:  # also refuses a NaN learning rate
                 raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
+        if self.precise_bn < 0:
+            raise InputValueError(f"--precise-bn {self.precise_bn}: must be zero or positive")
         if self.d_warmup < 0:
             raise InputValueError(f"--d-warmup {self.d_warmup}: must be zero or positive")
         if self.model not in ("paper", "tiny"):
@@ -226,13 +230,22 @@ class Trainer:
     def _as_floats(**values: torch.Tensor) -> dict[str, float]:
         return {k: float(v.detach()) for k, v in values.items()}
 
-    def validate(self) -> dict[str, float]:
-        """3DGAN selection metric of the current generator on the fixed validation set."""
+    def inference_generator(self) -> nn.Module:
+        """The generator as it would ship: BatchNorm statistics re-estimated for the current weights
+        (`precise_bn` showers of the training distribution), or the running ones when that is 0."""
+        if self.cfg.precise_bn == 0:
+            return self.gen
+        return recalibrate_batchnorm(self.gen, latent=self.gen.cfg.latent, energy_range=self.data.energy_range,
+                                     n_showers=self.cfg.precise_bn, batch_size=self.cfg.batch_size,
+                                     seed=self.cfg.seed + 2)
+
+    def validate(self, gen: nn.Module | None = None) -> dict[str, float]:
+        """3DGAN selection metric of `gen` (default: the current generator) on the fixed validation set."""
         assert self.validation is not None
         ecal, ep = self.validation
         if self._val_features is None:
             self._val_features = extract_features([(ecal, ep)])
-        engine = TorchEngine(self.gen, "fp32", threads=None)
+        engine = TorchEngine(gen if gen is not None else self.gen, "fp32", threads=None)
         feats = extract_features(generate_batches(engine, ep=ep.astype(np.float64), seed=self.cfg.seed + 1))
         m = selection_metric(feats, self._val_features)
         sf = float((feats.total / feats.ep).mean())
@@ -259,12 +272,14 @@ class Trainer:
                 self.wall_seconds += time.perf_counter() - t0
                 record: dict[str, Any] = {"step": self.step, **losses, "wall_s": round(self.wall_seconds, 1)}
                 if self.validation is not None and self.step % self.cfg.val_every == 0:
-                    val = self.validate()
+                    shipped_form = self.inference_generator()
+                    val = self.validate(shipped_form)
                     record["val"] = val
                     if self.best is None or val["metric"] < self.best["metric"]:
                         self.best = {"step": self.step, **val}
-                        save_generator(self.run_dir / "best_generator.safetensors", self.gen,
-                                       info=self._model_info(selection_metric=val["metric"]))
+                        save_generator(self.run_dir / "best_generator.safetensors", shipped_form,
+                                       info=self._model_info(selection_metric=val["metric"],
+                                                             precise_bn_showers=self.cfg.precise_bn))
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 if on_step:
