@@ -41,6 +41,8 @@ def train(
     precise_bn: Annotated[int, typer.Option(help="Showers that re-estimate the generator's BatchNorm statistics "
                                             "before each validation and in the saved best model (0: keep the "
                                             "running averages).")] = 2048,
+    d_input_power: Annotated[float, typer.Option(help="Discriminator sees cell energies to this power; below 1 "
+                                                 "faint cells count (not the paper's recipe; 1 = linear).")] = 1.0,
 ) -> None:
     """Train the 3DGAN (losses 6 BCE + 0.2 AUX + 0.1 ECAL); rerun the same command to resume."""
     from caloquant.data import open_showers
@@ -49,7 +51,8 @@ def train(
 
     cfg = TrainConfig(model=model_size, batch_size=batch_size, steps=steps, seed=seed, bf16=bf16, threads=threads,
                       val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup,
-                      lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn)
+                      lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn,
+                      d_input_power=d_input_power)
     source = FileBatches(str(data), seed) if data else SimulatorBatches(seed)
     if validation is not None:
         val_src = open_showers(validation)

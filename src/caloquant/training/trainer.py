@@ -56,6 +56,7 @@ class TrainConfig:
     compile: bool = False
     d_warmup: int = 0  # first steps of a run train only the discriminator (warm-started generators)
     precise_bn: int = 2048  # showers that re-estimate BatchNorm statistics before validating (0: running ones)
+    d_input_power: float = 1.0  # the discriminator sees cell energies to this power (1: the paper's linear input)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
@@ -63,6 +64,8 @@ class TrainConfig:
                 raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
         if self.precise_bn < 0:
             raise InputValueError(f"--precise-bn {self.precise_bn}: must be zero or positive")
+        if not 0 < self.d_input_power <= 1:
+            raise InputValueError(f"--d-input-power {self.d_input_power}: expected a value in (0, 1]")
         if self.d_warmup < 0:
             raise InputValueError(f"--d-warmup {self.d_warmup}: must be zero or positive")
         if self.model not in ("paper", "tiny"):
@@ -89,7 +92,7 @@ class Trainer:
         gcfg = cfg.gan_config()
         torch.manual_seed(cfg.seed)
         self.gen = Generator(gcfg).to(self.device)
-        self.disc = Discriminator(gcfg).to(self.device)
+        self.disc = Discriminator(gcfg, input_power=cfg.d_input_power).to(self.device)
         if cfg.channels_last:
             self.gen = self.gen.to(memory_format=torch.channels_last)
             self.disc = self.disc.to(memory_format=torch.channels_last)
@@ -134,6 +137,10 @@ class Trainer:
         if GANConfig.from_json(state["gan_config"]) != self.cfg.gan_config():
             raise CheckpointError(f"{self.run_dir}: checkpoint is for model {state['gan_config']['name']!r}, "
                                   f"not {self.cfg.model!r}")
+        trained_power = float(state["train_config"].get("d_input_power", 1.0))
+        if trained_power != self.cfg.d_input_power:  # the discriminator would see another representation
+            raise CheckpointError(f"{self.run_dir}: discriminator trained with --d-input-power {trained_power}, "
+                                  f"not {self.cfg.d_input_power}")
         for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
             for group in opt.param_groups:  # the command line, not the checkpoint, sets the learning rates
                 group["lr"] = lr
