@@ -37,6 +37,20 @@ def _training_table(run: Path) -> list[str]:
     return lines
 
 
+def _rates(cfg: dict) -> str:
+    """The run's optimiser settings and deviations from the paper, as the card states them."""
+    parts = [f"Adam {cfg['lr_g']:g} (G) / {cfg['lr_d']:g} (D) (paper 5e-4 / 1e-4; the last command's rates)"]
+    if cfg.get("d_warmup"):
+        parts.append(f"first {cfg['d_warmup']} steps discriminator only")
+    if cfg.get("d_input_power", 1.0) != 1.0:
+        parts.append(f"discriminator input (x + 0.01)^{cfg['d_input_power']:g} in 10 MeV units "
+                     "(the paper: linear)")
+    if cfg.get("precise_bn"):
+        parts.append(f"BatchNorm statistics of validated and shipped weights re-estimated on "
+                     f"{cfg['precise_bn']} showers")
+    return "; ".join(parts)
+
+
 def _demote(markdown: str) -> str:
     """An earlier run's record, its headings one level down, as a section of the card."""
     return "\n".join("#" + line if line.startswith("#") else line for line in markdown.strip().splitlines())
@@ -71,8 +85,8 @@ def main() -> None:
         "(2 055 324 with BatchNorm statistics), 1.16 GMAC per shower; input z = (Ep / 100 GeV) * n, "
         "n ~ N(0, 1)^200; output (25, 25, 25) GeV, cells below 1e-6 GeV set to 0.",
         f"- Training data: {info.get('data')}; primary energies {info.get('energy_range_gev')} GeV.",
-        f"- Recipe: 6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing 0.9 / 0.1, Adam 5e-4 / 1e-4, batch 128, "
-        f"bf16 autocast on CPU, real and fake in one discriminator batch; ECAL target coefficients "
+        f"- Recipe: 6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing 0.9 / 0.1, {_rates(state['train_config'])}, "
+        f"batch 128, bf16 autocast on CPU, real and fake in one discriminator batch; ECAL target coefficients "
         f"{state['ecal_coeffs']}.",
         f"- Shipped checkpoint: step {info.get('step')} of `{args.run}` ({info.get('samples_seen')} showers seen in "
         "that run), selected by the "
