@@ -85,8 +85,8 @@ def main() -> None:
         "(2 055 324 with BatchNorm statistics), 1.16 GMAC per shower; input z = (Ep / 100 GeV) * n, "
         "n ~ N(0, 1)^200; output (25, 25, 25) GeV, cells below 1e-6 GeV set to 0.",
         f"- Training data: {info.get('data')}; primary energies {info.get('energy_range_gev')} GeV.",
-        f"- Recipe: 6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing 0.9 / 0.1, {_rates(state['train_config'])}, "
-        f"batch 128, bf16 autocast on CPU, real and fake in one discriminator batch; ECAL target coefficients "
+        f"- Recipe: 6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing 0.9 / 0.1, batch 128, bf16 autocast on CPU, "
+        f"real and fake in one discriminator batch; {_rates(state['train_config'])}; ECAL target coefficients "
         f"{state['ecal_coeffs']}.",
         f"- Shipped checkpoint: step {info.get('step')} of `{args.run}` ({info.get('samples_seen')} showers seen in "
         "that run), selected by the "
