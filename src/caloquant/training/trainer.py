@@ -237,7 +237,7 @@ class Trainer:
     def _as_floats(**values: torch.Tensor) -> dict[str, float]:
         return {k: float(v.detach()) for k, v in values.items()}
 
-    def inference_generator(self) -> nn.Module:
+    def inference_generator(self) -> Generator:
         """The generator as it would ship: BatchNorm statistics re-estimated for the current weights
         (`precise_bn` showers of the training distribution), or the running ones when that is 0."""
         if self.cfg.precise_bn == 0:
