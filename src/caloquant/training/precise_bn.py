@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 from typing import TypeVar
 
-import numpy as np
 import torch
 from torch import nn
+
+from caloquant.engines.contract import draw_energies, draw_latents, make_latent
 
 __all__ = ["recalibrate_batchnorm"]
 
@@ -25,7 +26,8 @@ def recalibrate_batchnorm(model: M, *, latent: int, energy_range: tuple[float, f
                           n_showers: int = 4096, batch_size: int = 128, seed: int = 0,
                           dropout: bool = True) -> M:
     """A copy of `model` in eval mode whose BatchNorm statistics are the mean of its batch statistics on
-    `n_showers` latents z = (Ep / 100 GeV) n, Ep uniform in `energy_range` (the generator contract).
+    `n_showers` latents of the generator contract for `seed` (z = (Ep / 100 GeV) n, Ep uniform in
+    `energy_range`).
 
     `dropout=True` keeps dropout active while measuring, as the running averages of training are;
     `dropout=False` measures the activations inference sees (no dropout variance shift).
@@ -44,15 +46,12 @@ def recalibrate_batchnorm(model: M, *, latent: int, energy_range: tuple[float, f
         for m in copy_.modules():
             if isinstance(m, nn.modules.dropout._DropoutNd):
                 m.eval()
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(21,)))
+    z = make_latent(draw_latents(seed, n_showers, latent), draw_energies(seed, n_showers, lo, hi))
     device = next(copy_.parameters()).device
     with torch.random.fork_rng(devices=[]), torch.no_grad():  # own dropout masks; the caller's RNG untouched
         torch.manual_seed(seed)
         for start in range(0, n_showers, batch_size):
-            b = min(batch_size, n_showers - start)
-            ep = rng.uniform(lo, hi, size=(b, 1))
-            z = (ep / 100.0) * rng.standard_normal((b, latent))
-            copy_(torch.from_numpy(z.astype(np.float32)).to(device))
+            copy_(torch.from_numpy(z[start:start + batch_size]).to(device))
     for bn, momentum in zip(bns, momenta, strict=True):
         bn.momentum = momentum
     return copy_.eval()

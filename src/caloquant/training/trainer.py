@@ -62,12 +62,11 @@ class TrainConfig:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
             if not getattr(self, name) > 0:  # also refuses a NaN learning rate
                 raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
-        if self.precise_bn < 0:
-            raise InputValueError(f"--precise-bn {self.precise_bn}: must be zero or positive")
+        for name in ("precise_bn", "d_warmup"):
+            if getattr(self, name) < 0:
+                raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be zero or positive")
         if not 0 < self.d_input_power <= 1:
             raise InputValueError(f"--d-input-power {self.d_input_power}: expected a value in (0, 1]")
-        if self.d_warmup < 0:
-            raise InputValueError(f"--d-warmup {self.d_warmup}: must be zero or positive")
         if self.model not in ("paper", "tiny"):
             raise InputValueError(f"--model-size {self.model!r}: expected paper or tiny")
 
@@ -246,13 +245,13 @@ class Trainer:
                                      n_showers=self.cfg.precise_bn, batch_size=self.cfg.batch_size,
                                      seed=self.cfg.seed + 2)
 
-    def validate(self, gen: nn.Module | None = None) -> dict[str, float]:
-        """3DGAN selection metric of `gen` (default: the current generator) on the fixed validation set."""
+    def validate(self, gen: nn.Module) -> dict[str, float]:
+        """3DGAN selection metric of `gen` (see inference_generator) on the fixed validation set."""
         assert self.validation is not None
         ecal, ep = self.validation
         if self._val_features is None:
             self._val_features = extract_features([(ecal, ep)])
-        engine = TorchEngine(gen if gen is not None else self.gen, "fp32", threads=None)
+        engine = TorchEngine(gen, "fp32", threads=None)
         feats = extract_features(generate_batches(engine, ep=ep.astype(np.float64), seed=self.cfg.seed + 1))
         m = selection_metric(feats, self._val_features)
         sf = float((feats.total / feats.ep).mean())
