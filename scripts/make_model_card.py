@@ -1,10 +1,12 @@
 """Ship the best generator of a training run and write its model card (rerunnable, seeded).
 
-    python scripts/make_model_card.py runs/paper [--ship] [-r GEANT4.h5 ...]
+    python scripts/make_model_card.py runs/paper [--ship] [-r GEANT4.h5 ...] [--previous OLD.safetensors]
 
 --ship copies RUN/best_generator.safetensors to src/caloquant/resources/generator_3dgan_paper.safetensors
 (commit it at most once per session). The card compares the generator with Geant4 per 100 GeV bin by
-the CONVENTIONS rule with the GAN issue's goals (`caloquant compare-gan`), and summarises the training.
+the CONVENTIONS rule with the GAN issue's goals (`caloquant compare-gan`), lists the issue's required checks
+per bin beside the previous model's (--previous: the weights being replaced), draws the mean images per bin,
+and summarises the training.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from pathlib import Path
 from caloquant._atomic import write_json_atomic, write_text_atomic
 from caloquant.models.io import read_metadata
 from caloquant.models.shipped import DEFAULT_WEIGHTS, file_sha256
-from caloquant.physics.acceptance import GAN_TOLERANCES, check_generator, render_markdown
+from caloquant.physics.acceptance import (
+    GAN_TOLERANCES,
+    check_generator,
+    check_required,
+    render_markdown,
+    render_required_markdown,
+)
+from caloquant.report.validation_plots import plot_mean_images
 from caloquant.resources import geant4_check_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +48,15 @@ def _training_table(run: Path) -> list[str]:
 
 def _rates(cfg: dict) -> str:
     """The run's optimiser settings and deviations from the paper, as the card states them."""
-    parts = [f"Adam {cfg['lr_g']:g} (G) / {cfg['lr_d']:g} (D) (paper 5e-4 / 1e-4; the last command's rates)"]
+    parts = []
+    if cfg.get("w_shape"):
+        parts.append(f"shape loss (docs/training.md) with weight {cfg['w_shape']:g}")
+    if cfg.get("adversarial") is False:
+        parts.append("no discriminator in this run (generator steps on the shape and ECAL losses only)")
+    if cfg.get("ema_decay"):
+        parts.append(f"exponential moving average of the generator's weights (decay {cfg['ema_decay']:g}) validated "
+                     "and shipped")
+    parts.append(f"Adam {cfg['lr_g']:g} (G) / {cfg['lr_d']:g} (D) (paper 5e-4 / 1e-4; the last command's rates)")
     if cfg.get("d_warmup"):
         parts.append(f"first {cfg['d_warmup']} steps discriminator only")
     if cfg.get("d_input_power", 1.0) != 1.0:
@@ -49,6 +66,13 @@ def _rates(cfg: dict) -> str:
         parts.append(f"BatchNorm statistics of validated and shipped weights re-estimated on "
                      f"{cfg['precise_bn']} showers")
     return "; ".join(parts)
+
+
+def _selection(info: dict, state: dict) -> str:
+    metric = f"3DGAN selection metric {info.get('selection_metric', float('nan')):.3f}"
+    if info.get("selected_by") == "required_score":
+        return f"the required-list score {info['required_score']:.3f} (its {metric})"
+    return f"the {metric}"
 
 
 def _demote(markdown: str) -> str:
@@ -61,6 +85,8 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--ship", action="store_true")
     ap.add_argument("-r", "--reference", type=Path, action="append", default=None)
+    ap.add_argument("--previous", type=Path, default=None,
+                    help="Weights of the model being replaced: its required-list values go beside the new ones.")
     ap.add_argument("--note", action="append", default=[], help="A line of training history for the card.")
     ap.add_argument("--history", type=Path, action="append", default=[],
                     help="Markdown record of an earlier run this one continues, appended to the card.")
@@ -74,6 +100,13 @@ def main() -> None:
     result = check_generator(weights, refs, oversample=1, seed=1)
     write_json_atomic(ROOT / "docs/results/compare-gan.json", result)
     write_text_atomic(ROOT / "docs/results/compare-gan.md", render_markdown(result))
+    required = check_required(weights, refs, seed=1)
+    previous = check_required(args.previous, refs, seed=1) if args.previous else None
+    write_json_atomic(ROOT / "docs/results/gan-required.json", {**required, "previous": previous})
+    card_dir = ROOT / "docs/results/model-card"
+    card_dir.mkdir(parents=True, exist_ok=True)
+    first = required["references"][0]
+    plot_mean_images(first["mean_images"], card_dir, "GAN", f"Geant4 ({first['name']})")
     info = read_metadata(weights)["info"]
     state = json.loads((args.run / "state.json").read_text())
     lines = [
@@ -89,9 +122,9 @@ def main() -> None:
         f"real and fake in one discriminator batch; {_rates(state['train_config'])}; ECAL target coefficients "
         f"{state['ecal_coeffs']}.",
         f"- Shipped checkpoint: step {info.get('step')} of `{args.run}` ({info.get('samples_seen')} showers seen in "
-        "that run), selected by the "
-        f"3DGAN selection metric {info.get('selection_metric', float('nan')):.3f} on 2 000 Geant4 showers of "
-        "geant4_electrons_100-500GeV.h5 (fixed, disjoint from the training data).",
+        f"that run), selected by {_selection(info, state)} on the first "
+        f"{state.get('validation_showers', 2000)} Geant4 showers of geant4_electrons_100-500GeV.h5 (fixed, "
+        "disjoint from the training data).",
         f"- Wall time of this run: {state['wall_seconds'] / 3600:.2f} h of training on 2 CPU cores "
         f"(run at step {state['step']}).",
         *[f"- {n}" for n in args.note],
@@ -99,6 +132,20 @@ def main() -> None:
         f"## Training progress of `{args.run}` (validation every {state['train_config']['val_every']} steps)",
         "",
         *_training_table(args.run),
+        "",
+        "## The required list (GAN issue), per 100 GeV bin",
+        "",
+        "No artefacts: at least 99 % of the cells whose mean Geant4 energy exceeds 1e-4 GeV hold a mean GAN "
+        "energy within a factor 2, and cells where Geant4's mean is below 1e-5 GeV hold at most twice its energy; "
+        "z mean within 3 %, y and z std within 10 %, containment within 10 %, sampling fraction within 3 %, "
+        "longitudinal profile within 30 % in layers holding more than 1 % of the energy. Plain differences, "
+        "no statistical allowance (`caloquant.physics.gan_requirements`).",
+        "",
+        render_required_markdown(required, previous),
+        f"Mean images per bin against `{first['name']}` (GAN, Geant4, ratio): "
+        "[mean_image.png](results/model-card/mean_image.png)",
+        "",
+        "![mean images per bin](results/model-card/mean_image.png)",
         "",
         "## Against Geant4 (goals: Table 3 means 1 %, stds 5 %, sampling fraction 3 %, longitudinal profile 15 %)",
         "",

@@ -51,6 +51,16 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def native_bf16(device: str = "cpu") -> bool:
+    """Whether bf16 arithmetic runs in hardware: any CUDA device, or a CPU with AVX512-BF16 or AMX. Without
+    it, oneDNN emulates bf16 and autocast is far slower than fp32 (paper-model training on an AVX2-only
+    EPYC: 0.3 against 4.8 samples/s)."""
+    if device.startswith("cuda"):
+        return True
+    flags = set(machine_info()["isa_flags"])
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 def metadata(*, seed: int | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Header for a JSON result: schema version, versions, seed and the command line."""
     block: dict[str, Any] = {

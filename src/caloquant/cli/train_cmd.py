@@ -23,14 +23,18 @@ def train(
     steps: Annotated[int, typer.Option(help="Train until this many steps in total.")] = 1000,
     model_size: Annotated[str, typer.Option(help="paper or tiny.")] = "paper",
     batch_size: Annotated[int, typer.Option(help="Showers per step.")] = 128,
-    data: Annotated[Path | None, typer.Option(help="Train on this HDF5 file instead of the simulator.")] = None,
+    data: Annotated[list[str] | None, typer.Option(help="Train on these HDF5 files instead of the simulator; "
+                                                   "repeatable; FILE[START:STOP] takes a slice.")] = None,
+    symmetries: Annotated[int, typer.Option(help="With --data: show each shower as one of its 8 mirror/swap "
+                                            "images (8) or as it is (1).")] = 8,
     validation: Annotated[Path | None, typer.Option(help="Fixed validation showers (default: simulator).")] = None,
     val_count: Annotated[int, typer.Option(help="Validation showers.")] = 2000,
     val_every: Annotated[int, typer.Option(help="Validate every this many steps.")] = 100,
     ckpt_every: Annotated[int, typer.Option(help="Checkpoint every this many steps.")] = 25,
     seed: Annotated[int, typer.Option()] = 1,
     threads: Annotated[int, typer.Option()] = 2,
-    bf16: Annotated[bool, typer.Option(help="bf16 autocast (fastest on AVX512-BF16 CPUs).")] = True,
+    bf16: Annotated[bool | None, typer.Option(help="bf16 autocast (default: where the hardware has bf16: CUDA, "
+                                             "AVX512-BF16 or AMX; emulated bf16 is far slower than fp32).")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     init_generator: Annotated[Path | None, typer.Option(help="Warm-start G from these weights (new runs only).")]
     = None,
@@ -43,20 +47,46 @@ def train(
                                             "running averages).")] = 2048,
     d_input_power: Annotated[float, typer.Option(help="Discriminator sees cell energies to this power; below 1 "
                                                  "faint cells count (not the paper's recipe; 1 = linear).")] = 1.0,
+    w_shape: Annotated[float, typer.Option(help="Weight of the shape loss against the training data's profiles "
+                                           "and feature moments (0: the paper's recipe).")] = 0.0,
+    ema_decay: Annotated[float, typer.Option(help="Validate and ship an exponential moving average of the "
+                                             "generator's weights with this decay (0: off).")] = 0.0,
+    select: Annotated[str, typer.Option(help="Keep the best generator by the 3DGAN selection 'metric' or by "
+                                        "the 'required' shape score.")] = "metric",
+    minutes: Annotated[float | None, typer.Option(help="Stop cleanly (checkpoint written) after this many minutes "
+                                                  "of this call, e.g. a leased GPU's time.")] = None,
+    adversarial: Annotated[bool, typer.Option(help="--no-adversarial: generator steps on the shape and ECAL "
+                                              "losses only, no discriminator (fine-tuning; needs --w-shape).")]
+    = True,
 ) -> None:
     """Train the 3DGAN (losses 6 BCE + 0.2 AUX + 0.1 ECAL); rerun the same command to resume."""
     from caloquant.data import open_showers
-    from caloquant.training import TrainConfig, Trainer
-    from caloquant.training.batches import FileBatches, SimulatorBatches
+    from caloquant.errors import InputValueError
+    from caloquant.metadata import native_bf16
 
+    if minutes is not None and not minutes > 0:
+        raise InputValueError(f"--minutes {minutes}: must be positive")
+    from caloquant.training import TrainConfig, Trainer
+    from caloquant.training.batches import BatchSource, FileBatches, ShowerBank, SimulatorBatches, parse_file_slice
+
+    bf16 = native_bf16(device) if bf16 is None else bf16
     cfg = TrainConfig(model=model_size, batch_size=batch_size, steps=steps, seed=seed, bf16=bf16, threads=threads,
                       val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup,
                       lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn,
-                      d_input_power=d_input_power)
-    source = FileBatches(str(data), seed) if data else SimulatorBatches(seed)
+                      d_input_power=d_input_power, w_shape=w_shape, ema_decay=ema_decay, select=select,
+                      adversarial=adversarial)
+    source: BatchSource
+    if data and len(data) == 1 and parse_file_slice(data[0])[1:] == (None, None) and symmetries == 1:
+        source = FileBatches(data[0], seed)  # streamed from disk: any file size
+    elif data:
+        source = ShowerBank([parse_file_slice(d) for d in data], seed, symmetries=symmetries)
+    else:
+        source = SimulatorBatches(seed)
     if validation is not None:
-        val_src = open_showers(validation)
-        val = val_src.read(0, val_count)
+        val_path, val_start, val_stop = parse_file_slice(str(validation))
+        val_src = open_showers(val_path)
+        first = val_start or 0
+        val = val_src.read(first, min(val_stop or val_src.n_showers, first + val_count))
     else:
         from caloquant.simulator import default_simulator, draw_energies
 
@@ -79,19 +109,25 @@ def train(
 
         def on_step(step: int, rec: dict) -> None:
             rate = (step - start) * batch_size / (time.perf_counter() - t0)
-            text = f"D {rec['loss_d']:.2f} G {rec['loss_g']:.2f} aux {rec['g_aux']:.1f} ecal {rec['g_ecal']:.1f} " \
-                   f"{rate:.1f} samples/s"
+            if step == start:  # the warm start's own validation, before any step
+                rate = 0.0
+            losses = " ".join(f"{name} {rec[key]:.2f}" for name, key in (("D", "loss_d"), ("G", "loss_g"),
+                              ("aux", "g_aux"), ("ecal", "g_ecal"), ("shape", "g_shape")) if key in rec)
+            text = f"{losses} {rate:.1f} samples/s"
             bar.update(task, completed=step, rate=text)
             if "val" in rec:
-                bar.console.print(f"step {step}: selection metric {rec['val']['metric']:.4f} "
-                                  f"(sampling fraction {rec['val']['sampling_fraction']:.4%})")
+                v = rec["val"]
+                bar.console.print(f"step {step}: selection metric {v['metric']:.4f}, required score "
+                                  f"{v['required_score']:.3f} ({v['required_failed']} of {v['required_checks']} "
+                                  f"checks off; sampling fraction {v['sampling_fraction']:.4%})")
             elif not interactive and step % 10 == 0:
                 bar.console.print(f"step {step}: {text}")
 
-        reason = trainer.run(on_step=on_step)
+        reason = trainer.run(on_step=on_step, time_budget_s=None if minutes is None else 60.0 * minutes)
     console.print(f"{reason} at step {trainer.step}; checkpoint in {out}"
-                  + (f"; best selection metric {trainer.best['metric']:.4f} at step {trainer.best['step']}"
-                     if trainer.best else ""))
+                  + (f"; best at step {trainer.best['step']}: selection metric {trainer.best['metric']:.4f}"
+                     + (f", required score {trainer.best['required_score']:.3f}" if "required_score" in trainer.best
+                        else "") if trainer.best else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -43,6 +43,16 @@ class Generator(nn.Module):
         self.relu = nn.ReLU()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        image = self.relu(self._last_conv(z)) * self.cfg.output_scale  # (batch, layer, x, y) in GeV
+        return image.permute(0, 2, 3, 1)  # (batch, x, y, layer)
+
+    def preactivation(self, z: torch.Tensor) -> torch.Tensor:
+        """The image before the final ReLU, (batch, x, y, layer) in GeV; ReLU of it is forward(z) exactly.
+        The training's shape loss sends its gradient through the ReLU straight: a cell the ReLU zeroes on
+        every shower otherwise never learns that Geant4 puts energy there."""
+        return (self._last_conv(z) * self.cfg.output_scale).permute(0, 2, 3, 1)
+
+    def _last_conv(self, z: torch.Tensor) -> torch.Tensor:
         cube = self.dense(z).reshape(-1, 5, 5, 5)  # Keras Reshape: (batch, H, W, C)
         outs = []
         for perm, path in zip(PERMUTATIONS, self.paths, strict=True):
@@ -50,5 +60,4 @@ class Generator(nn.Module):
             y = path(x).permute(0, 2, 3, 1)  # NCHW -> (batch, H, W, C)
             outs.append(y.permute(inverse_permutation(perm)))
         joined = torch.cat(outs, dim=3).permute(0, 3, 1, 2)  # (batch, 75, 25, 25)
-        image = self.relu(self.final(joined)) * self.cfg.output_scale  # (batch, layer, x, y) in GeV
-        return image.permute(0, 2, 3, 1)  # (batch, x, y, layer)
+        return self.final(joined)  # (batch, layer, x, y) in output units, before the ReLU

@@ -19,8 +19,8 @@ from caloquant.physics.compare import compare_features, standard_quantities
 from caloquant.physics.features import extract_features
 from caloquant.physics.stats import Comparison
 
-__all__ = ["GAN_TOLERANCES", "SIM_TOLERANCES", "check_against_geant4", "check_generator", "check_simulator",
-           "render_markdown", "render_table", "summarise"]
+__all__ = ["GAN_TOLERANCES", "SIM_TOLERANCES", "check_against_geant4", "check_generator", "check_required",
+           "check_simulator", "render_markdown", "render_required_markdown", "render_table", "summarise"]
 
 # Foundation issue: what the reference simulator must reach.
 SIM_TOLERANCES = {"sf_mean": 0.02, "sf_spread": 0.20, "shape_means": 0.01, "shape_stds": 0.05,
@@ -124,6 +124,94 @@ def check_generator(
     return check_against_geant4(lambda ep, s: generate_batches(engine, ep=ep, seed=s, batch_size=batch_size),
                                 references, tolerances=GAN_TOLERANCES, sample_label="GAN", kind="compare-gan",
                                 oversample=oversample, seed=seed, k=k, extra=info)
+
+
+def _features_and_bin_means(chunks: ShowerChunks) -> tuple[Any, dict[str, np.ndarray]]:
+    """Per-event features and the mean image per 100 GeV bin, in one pass over the showers."""
+    from caloquant.physics.images import ImageAccumulator
+    from caloquant.physics.quantities import ENERGY_BINS
+
+    acc = ImageAccumulator({f"{lo}-{hi} GeV": (lo, hi) for lo, hi in ENERGY_BINS}, groups=1)
+
+    def tee() -> ShowerChunks:
+        for ecal, ep in chunks:
+            acc.add(ecal, ep)
+            yield ecal, ep
+
+    feats = extract_features(tee())
+    return feats, {label: acc.mean(label) for label in acc.bins if acc.count(label)}
+
+
+def check_required(
+    model: str | os.PathLike[str] | None,
+    references: Sequence[str | os.PathLike[str]],
+    *,
+    seed: int = 1,
+    batch_size: int = 128,
+) -> dict[str, Any]:
+    """The GAN issue's required list (no artefacts; z mean, y / z std, containment, sampling fraction,
+    longitudinal profile within bounds) for a generator against each Geant4 file, per 100 GeV bin, with the
+    mean images (summed over y) the artefact check looks at."""
+    from caloquant.engines.base import generate_batches
+    from caloquant.engines.torch_engine import TorchEngine
+    from caloquant.models.io import load_generator
+    from caloquant.models.shipped import file_sha256, resolve_generator_path
+    from caloquant.physics.gan_requirements import REQUIRED_BOUNDS, required_checks, required_score
+
+    path = resolve_generator_path(model)
+    engine = TorchEngine(load_generator(path), "fp32", threads=None)
+    result: dict[str, Any] = metadata(seed=seed, extra={"kind": "gan-required", "model": str(path),
+                                                        "model_sha256": file_sha256(path), "bounds": REQUIRED_BOUNDS,
+                                                        "references": []})
+    for i, ref_path in enumerate(references):
+        src = open_showers(ref_path)
+        ref_feats, ref_images = _features_and_bin_means(src.iter_chunks(500))
+        feats, images = _features_and_bin_means(generate_batches(engine, ep=src.energies().astype(np.float64),
+                                                                 seed=seed + i, batch_size=batch_size))
+        checks = required_checks(feats, ref_feats, images, ref_images)
+        result["references"].append({
+            "path": str(ref_path), "name": Path(ref_path).name, "n_reference": src.n_showers,
+            "score": required_score(checks), "n_failed": sum(not c.passed for c in checks),
+            "checks": [c.to_dict() for c in checks],
+            "mean_images": {label: {"sample": images[label].sum(axis=1).tolist(),
+                                    "reference": ref_images[label].sum(axis=1).tolist()} for label in images},
+        })
+    return result
+
+
+def render_required_markdown(result: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
+    """One table per reference file: every check per bin, met or not, beside the previous model's value."""
+    lines = []
+    prev_refs = {r["name"]: r for r in (previous or {}).get("references", [])}
+    for ref in result["references"]:
+        prev = {(c["bin"], c["name"]): c for c in prev_refs.get(ref["name"], {}).get("checks", [])}
+        lines.append(f"Against `{ref['name']}` ({ref['n_reference']} Geant4 showers): {ref['n_failed']} of "
+                     f"{len(ref['checks'])} checks off" + (f" (previous model: {prev_refs[ref['name']]['n_failed']})"
+                                                           if ref["name"] in prev_refs else "") + "\n")
+        lines.append("| bin (GeV) | check | value | bound | met | previous model | detail |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for c in ref["checks"]:
+            p = prev.get((c["bin"], c["name"]))
+            lines.append(f"| {c['bin']} | {c['name']} | {_required_value(c)} | {_required_bound(c)} | "
+                         f"{'yes' if c['passed'] else 'NO'} | {_required_value(p) if p else ''} | {c['detail']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _required_value(c: dict[str, Any]) -> str:
+    if c["name"] == "bright cells within x2":
+        return f"{100 * (1 - c['value']):.1f} % within"
+    if c["name"] == "faint-cell energy ratio":
+        return f"{c['value']:.2f}x"
+    return f"{100 * c['value']:+.1f} %"
+
+
+def _required_bound(c: dict[str, Any]) -> str:
+    if c["name"] == "bright cells within x2":
+        return f">= {100 * (1 - c['bound']):.0f} %"
+    if c["name"] == "faint-cell energy ratio":
+        return f"<= {c['bound']:g}x"
+    return f"{100 * c['bound']:.0f} %"
 
 
 def _fmt(entry: dict[str, Any]) -> list[str]:

@@ -151,7 +151,7 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     result["mse_projections"] = _mse(img_s, img_r, rows, tol, k, bins)
     result["mean_images"] = {lbl: {"sample": img_s.mean(lbl).sum(axis=1).tolist(),
                                    "reference": img_r.mean(lbl).sum(axis=1).tolist()}
-                             for lbl in ("all",)}
+                             for lbl in bins if "+-" not in lbl and img_s.count(lbl) and img_r.count(lbl)}
     try:
         sm, sm_bins = selection_metric(fs, fr), "narrow: Ep = 100, 150, ..., 500 GeV +- 5 GeV"
     except ValueError:  # small samples: fall back to the acceptance bins

@@ -9,7 +9,7 @@ import numpy as np
 
 from caloquant.report.style import REFERENCE_COLOR, SAMPLE_COLOR, hep_style, new_figure, save_figure
 
-__all__ = ["plot_validation"]
+__all__ = ["plot_mean_images", "plot_validation"]
 
 _AXIS_LABEL = {"x": "x cell index", "y": "y cell index", "z": "layer (depth)"}
 
@@ -101,28 +101,37 @@ def _features(metrics: dict[str, Any], out: Path) -> list[Path]:
 
 
 def _images(metrics: dict[str, Any], out: Path) -> list[Path]:
-    img = metrics["mean_images"]["all"]
-    s, r = np.asarray(img["sample"]), np.asarray(img["reference"])
-    fig = new_figure(13, 4)
     sname, rname = _labels(metrics)
-    vmax = max(s.max(), r.max())
+    return plot_mean_images(metrics["mean_images"], out, sname, rname)
+
+
+def plot_mean_images(images: dict[str, dict[str, Any]], out: Path, sample_name: str, reference_name: str,
+                     name: str = "mean_image") -> list[Path]:
+    """Mean energy summed over y (x cell against layer) per energy bin: reference, sample, ratio; one row
+    per bin, so stripes, rows of energy and blobs that one bin has and another hides show up."""
     from matplotlib.colors import LogNorm
 
-    for j, (data, title) in enumerate(((r, rname), (s, sname))):
-        ax = fig.add_subplot(1, 3, j + 1)
-        im = ax.imshow(np.maximum(data, vmax * 1e-6), origin="lower", aspect="auto", norm=LogNorm(vmax * 1e-6, vmax))
-        ax.set_title(f"{title}: mean energy (summed over y)")
+    labels = list(images)
+    fig = new_figure(13, 3.6 * len(labels))
+    for row, label in enumerate(labels):
+        s, r = np.asarray(images[label]["sample"]), np.asarray(images[label]["reference"])
+        vmax = max(s.max(), r.max(), 1e-12)
+        for j, (data, title) in enumerate(((r, reference_name), (s, sample_name))):
+            ax = fig.add_subplot(len(labels), 3, 3 * row + j + 1)
+            im = ax.imshow(np.maximum(data, vmax * 1e-6), origin="lower", aspect="auto",
+                           norm=LogNorm(vmax * 1e-6, vmax))
+            ax.set_title(f"{title}, {label}: mean energy (sum over y)", fontsize=9)
+            ax.set_xlabel("layer")
+            ax.set_ylabel("x cell")
+            fig.colorbar(im, ax=ax, label="GeV")
+        ax = fig.add_subplot(len(labels), 3, 3 * row + 3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(r > vmax * 1e-5, s / r, np.nan)
+        im = ax.imshow(ratio, origin="lower", aspect="auto", norm=LogNorm(0.25, 4.0), cmap="RdBu_r")
+        ax.set_title(f"ratio sample / reference, {label}", fontsize=9)
         ax.set_xlabel("layer")
-        ax.set_ylabel("x cell")
-        fig.colorbar(im, ax=ax, label="GeV")
-    ax = fig.add_subplot(1, 3, 3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(r > vmax * 1e-5, s / r, np.nan)
-    im = ax.imshow(ratio, origin="lower", aspect="auto", vmin=0.5, vmax=1.5, cmap="RdBu_r")
-    ax.set_title("ratio sample / reference")
-    ax.set_xlabel("layer")
-    fig.colorbar(im, ax=ax)
-    return save_figure(fig, out, "mean_image")
+        fig.colorbar(im, ax=ax)
+    return save_figure(fig, out, name)
 
 
 def _spectrum_and_moments(metrics: dict[str, Any], out: Path) -> list[Path]:

@@ -6,11 +6,14 @@ uninterrupted one would have seen, without saving any random-generator state.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["BatchSource", "FileBatches", "SimulatorBatches", "step_rng"]
+__all__ = ["BatchSource", "FileBatches", "ShowerBank", "SimulatorBatches", "parse_file_slice", "step_rng",
+           "symmetry_images"]
 
 
 def step_rng(seed: int, stream: int, step: int) -> np.random.Generator:
@@ -62,3 +65,74 @@ class FileBatches:
 
     def describe(self) -> str:
         return f"{self.source.path} ({self.source.n_showers} showers)"
+
+
+_SLICE = re.compile(r"^(?P<path>.+)\[(?P<start>\d*):(?P<stop>\d*)\]$")
+
+
+def parse_file_slice(text: str) -> tuple[Path, int | None, int | None]:
+    """'FILE.h5' or 'FILE.h5[START:STOP]' (either bound may be empty) -> (path, start, stop)."""
+    m = _SLICE.match(text)
+    if m is None:
+        return Path(text), None, None
+    return (Path(m["path"]), int(m["start"]) if m["start"] else None, int(m["stop"]) if m["stop"] else None)
+
+
+def symmetry_images(ecal: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Apply symmetry k (0..7) of the cell grid to each shower (N, x, y, layer): bit 0 mirrors x, bit 1
+    mirrors y, bit 2 swaps x and y. The beam enters the centre of the middle cell at normal incidence, so
+    all eight images of a Geant4 shower are equally likely showers."""
+    out = np.empty_like(ecal)
+    for code in range(8):
+        sel = np.flatnonzero(k == code)
+        if len(sel) == 0:
+            continue
+        img = ecal[sel]
+        if code & 1:
+            img = img[:, ::-1]
+        if code & 2:
+            img = img[:, :, ::-1]
+        if code & 4:
+            img = img.transpose(0, 2, 1, 3)
+        out[sel] = img
+    return out
+
+
+class ShowerBank:
+    """Showers of one or more files (or slices of them) held in memory, drawn at random per step and,
+    with ``symmetries=8``, each shown as one of its eight mirror/swap images: a few thousand Geant4
+    showers become eight times as many distinct training images."""
+
+    def __init__(self, parts: list[tuple[Path, int | None, int | None]], seed: int, symmetries: int = 8) -> None:
+        from caloquant.data import open_showers
+        from caloquant.errors import InputValueError
+
+        if symmetries not in (1, 8):
+            raise InputValueError(f"symmetries {symmetries}: expected 1 (none) or 8 (mirror x, mirror y, swap)")
+        ecals, eps, names = [], [], []
+        for path, start, stop in parts:
+            src = open_showers(path)
+            lo, hi = start or 0, src.n_showers if stop is None else min(stop, src.n_showers)
+            if hi <= lo:
+                raise InputValueError(f"{path}[{start}:{stop}]: selects no shower (file holds {src.n_showers})")
+            ecal, ep = src.read(lo, hi)
+            ecals.append(np.asarray(ecal, dtype=np.float32))
+            eps.append(np.asarray(ep, dtype=np.float32))
+            names.append(f"{Path(path).name}[{lo}:{hi}]")
+        self.ecal = np.concatenate(ecals)
+        self.ep = np.concatenate(eps)
+        self.seed, self.symmetries = seed, symmetries
+        self.energy_range = (float(self.ep.min()), float(self.ep.max()))
+        self._names = names
+
+    def batch(self, step: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = step_rng(self.seed, 14, step)
+        idx = np.sort(rng.choice(len(self.ep), size=min(size, len(self.ep)), replace=False))
+        ecal = self.ecal[idx]
+        if self.symmetries == 8:
+            ecal = symmetry_images(ecal, rng.integers(0, 8, len(idx)))
+        return np.ascontiguousarray(ecal), self.ep[idx]
+
+    def describe(self) -> str:
+        aug = ", each shown in one of its 8 mirror/swap images" if self.symmetries == 8 else ""
+        return f"{' + '.join(self._names)} ({len(self.ep)} showers in memory{aug})"

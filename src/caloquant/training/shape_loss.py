@@ -1,0 +1,156 @@
+"""A loss with a direct gradient for the shower's shape, against Geant4 statistics fixed before training.
+
+The adversarial term alone tells the generator that its showers look wrong, not where: cell energies span
+six decades, and a discriminator reading them barely reacts to a halo or to energy in the early layers
+(docs/training.md). This term compares, per 100 GeV bin of the batch, what the physics checks compare:
+the mean image cell by cell, the mean longitudinal and lateral profiles (all in log space, so a 1e-5 GeV
+cell counts as much as the core), and the mean and spread of per-shower features (sampling fraction,
+longitudinal centroid and width, lateral width, 1x1 / 3x3 / 5x5 containment). The reference is the
+training showers' own, symmetrised over the eight mirror/swap images, in 50 GeV bins interpolated
+linearly to each generated shower's primary energy, so it never costs a real batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from caloquant.errors import InputValueError
+from caloquant.geometry import ECAL
+
+__all__ = ["FEATURE_NAMES", "ShapeReference", "shape_loss", "shower_features"]
+
+FEATURE_NAMES = ("sampling fraction", "z centroid", "z width", "lateral width", "1x1 fraction", "3x3 fraction",
+                 "5x5 fraction")
+REF_BIN_GEV = 50.0
+LOSS_BINS = ((100.0, 200.0), (200.0, 300.0), (300.0, 400.0), (400.0, 500.0))
+EPS_CELL = 3e-8  # per GeV of Ep: 1e-5 GeV at 300 GeV, the faintest mean cell the artefact check weighs
+EPS_LAYER = 1e-6
+EPS_LATERAL = 1e-7
+
+
+def shower_features(image: torch.Tensor, ep: torch.Tensor) -> torch.Tensor:
+    """(B, 7) per-shower features of FEATURE_NAMES; image (B, x, y, layer) in GeV. Works on numpy-made
+    tensors too (float64 for the reference)."""
+    total = image.sum(dim=(1, 2, 3)).clamp_min(1e-9)
+    idx = torch.arange(image.shape[-1], dtype=image.dtype, device=image.device)
+
+    def centroid_width(profile: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        p = profile / total[:, None]
+        mean = (p * idx).sum(dim=1)
+        var = (p * (idx[None] - mean[:, None]) ** 2).sum(dim=1)
+        return mean, (var + 1e-6).sqrt()
+
+    z_mean, z_std = centroid_width(image.sum(dim=(1, 2)))
+    _, x_std = centroid_width(image.sum(dim=(2, 3)))
+    _, y_std = centroid_width(image.sum(dim=(1, 3)))
+    bx, by = ECAL.beam_cell
+    core = [image[:, bx - h:bx + h + 1, by - h:by + h + 1, :].sum(dim=(1, 2, 3)) / total for h in (0, 1, 2)]
+    return torch.stack([total / ep, z_mean, z_std, 0.5 * (x_std + y_std), *core], dim=1)
+
+
+def _symmetrised(image: np.ndarray) -> np.ndarray:
+    """Mean of the eight mirror/swap images of one (x, y, layer) image."""
+    views = []
+    for swap in (False, True):
+        base = image.transpose(1, 0, 2) if swap else image
+        views += [base, base[::-1], base[:, ::-1], base[::-1, ::-1]]
+    return np.mean(views, axis=0)
+
+
+@dataclass
+class ShapeReference:
+    """Geant4 statistics per 50 GeV bin: mean image / Ep (symmetrised), per-shower feature means and stds."""
+
+    centres: np.ndarray  # (K,) bin centres in GeV
+    image: np.ndarray  # (K, x, y, layer) mean of image / Ep
+    feature_mean: np.ndarray  # (K, F)
+    feature_std: np.ndarray  # (K, F)
+
+    @classmethod
+    def from_showers(cls, ecal: np.ndarray, ep: np.ndarray, chunk: int = 512) -> ShapeReference:
+        lo, hi = np.floor(ep.min() / REF_BIN_GEV), np.ceil(ep.max() / REF_BIN_GEV)
+        edges = np.arange(lo, hi + 1) * REF_BIN_GEV
+        feats = np.concatenate([
+            shower_features(torch.from_numpy(np.asarray(ecal[s:s + chunk], dtype=np.float64)),
+                            torch.from_numpy(np.asarray(ep[s:s + chunk], dtype=np.float64))).numpy()
+            for s in range(0, len(ep), chunk)])
+        centres, images, means, stds = [], [], [], []
+        for a, b in itertools.pairwise(edges):
+            sel = np.flatnonzero((ep >= a) & (ep < b) if b < edges[-1] else (ep >= a) & (ep <= b))
+            if len(sel) < 20:
+                continue
+            acc = np.zeros(ecal.shape[1:], dtype=np.float64)
+            for s in range(0, len(sel), chunk):
+                part = sel[s:s + chunk]
+                acc += (ecal[part] / ep[part, None, None, None]).sum(axis=0, dtype=np.float64)
+            centres.append(float(ep[sel].mean()))
+            images.append(_symmetrised(acc / len(sel)))
+            means.append(feats[sel].mean(axis=0))
+            stds.append(feats[sel].std(axis=0))
+        if len(centres) < 2:
+            raise InputValueError(f"shape loss: the training data fill {len(centres)} 50 GeV bins with 20 showers or "
+                                  "more; the reference needs at least two")
+        return cls(np.array(centres), np.stack(images), np.stack(means), np.stack(stds))
+
+    def weights(self, ep: torch.Tensor) -> torch.Tensor:
+        """(B, K) linear-interpolation weights of each primary energy between bin centres (clamped)."""
+        c = torch.as_tensor(self.centres, dtype=torch.float32, device=ep.device)
+        e = ep.float().clamp(float(c[0]), float(c[-1]))
+        j = torch.searchsorted(c, e, right=True).clamp(1, len(c) - 1)
+        t = (e - c[j - 1]) / (c[j] - c[j - 1])
+        w = torch.zeros(len(e), len(c), device=ep.device)
+        w.scatter_(1, (j - 1)[:, None], (1 - t)[:, None])
+        w.scatter_add_(1, j[:, None], t[:, None])
+        return w
+
+    def to(self, device: torch.device) -> _DeviceReference:
+        return _DeviceReference(self, device)
+
+
+class _DeviceReference:
+    def __init__(self, ref: ShapeReference, device: torch.device) -> None:
+        self.ref = ref
+        self.image = torch.as_tensor(ref.image, dtype=torch.float32, device=device)
+        self.mean = torch.as_tensor(ref.feature_mean, dtype=torch.float32, device=device)
+        self.std = torch.as_tensor(ref.feature_std, dtype=torch.float32, device=device).clamp_min(1e-6)
+
+
+def _log_l1(a: torch.Tensor, b: torch.Tensor, eps: float) -> torch.Tensor:
+    return ((a + eps).log() - (b + eps).log()).abs().mean()
+
+
+def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference,
+               min_per_bin: int = 4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Sum of four terms, each averaged over the 100 GeV bins the batch covers: cell, layer and lateral
+    profile L1 distances in log space, and feature moment distances in units of Geant4's spread."""
+    image = fake.float() / ep[:, None, None, None]
+    feats = shower_features(fake.float(), ep)
+    w = ref.ref.weights(ep)
+    parts: dict[str, list[torch.Tensor]] = {"cell": [], "layer": [], "lateral": [], "moments": []}
+    for lo, hi in LOSS_BINS:
+        sel = torch.nonzero((ep >= lo) & (ep < hi)).squeeze(1)
+        if len(sel) < min_per_bin:
+            continue
+        wb = w[sel].mean(dim=0)  # the reference mean image at these showers' energies
+        target = torch.tensordot(wb, ref.image, dims=1)
+        mean_img = image[sel].mean(dim=0)
+        parts["cell"].append(_log_l1(mean_img, target, EPS_CELL))
+        parts["layer"].append(_log_l1(mean_img.sum(dim=(0, 1)), target.sum(dim=(0, 1)), EPS_LAYER))
+        parts["lateral"].append(0.5 * (_log_l1(mean_img.sum(dim=(1, 2)), target.sum(dim=(1, 2)), EPS_LATERAL)
+                                       + _log_l1(mean_img.sum(dim=(0, 2)), target.sum(dim=(0, 2)), EPS_LATERAL)))
+        f = feats[sel]
+        mu = w[sel] @ ref.mean  # per-shower reference at its energy
+        sd = w[sel] @ ref.std
+        scale = sd.mean(dim=0)
+        d_mean = ((f - mu).mean(dim=0) / scale).abs()
+        d_std = (f.std(dim=0) - sd.mean(dim=0)).abs() / scale
+        parts["moments"].append((d_mean + d_std).mean())
+    if not parts["cell"]:
+        zero = fake.sum() * 0.0
+        return zero, {k: zero.detach() for k in parts}
+    terms = {k: torch.stack(v).mean() for k, v in parts.items()}
+    return sum(terms.values()), terms  # type: ignore[return-value]

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from caloquant.training.shape_loss import ShapeReference, shape_loss, shower_features
+
+
+def _halo(ecal: np.ndarray, fraction: float) -> np.ndarray:
+    """Move `fraction` of the central 3x3 column's energy into a flat halo over the whole layer."""
+    out = ecal.copy()
+    core = out[:, 11:14, 11:14, :]
+    moved = core.sum(axis=(1, 2)) * fraction
+    out[:, 11:14, 11:14, :] = core * (1 - fraction)
+    out += moved[:, None, None, :] / (25 * 25)
+    return out
+
+
+def test_reference_interpolates_between_bin_centres(small_showers) -> None:
+    ecal, ep = small_showers
+    ref = ShapeReference.from_showers(np.tile(ecal, (4, 1, 1, 1)), np.tile(ep, 4).astype(np.float64))
+    w = ref.weights(torch.tensor([50.0, float(ref.centres[0]), float(ref.centres[:2].mean()), 900.0]))
+    np.testing.assert_allclose(w.sum(dim=1).numpy(), 1.0, rtol=1e-6)
+    assert w[0, 0] == 1 and w[3, -1] == 1 and abs(float(w[2, 0]) - 0.5) < 1e-5
+
+
+def test_loss_sees_a_halo_and_its_gradient_reaches_the_cells(small_showers) -> None:
+    ecal, ep = small_showers
+    ref = ShapeReference.from_showers(np.tile(ecal, (4, 1, 1, 1)), np.tile(ep, 4).astype(np.float64))
+    dev = ref.to(torch.device("cpu"))
+    ep_t = torch.from_numpy(ep)
+    same, _ = shape_loss(torch.from_numpy(ecal), ep_t, dev)
+    halo, terms = shape_loss(torch.from_numpy(_halo(ecal, 0.3)), ep_t, dev)
+    assert float(halo) > 3 * float(same)
+    assert float(terms["cell"]) > 0 and float(terms["moments"]) > 0
+    fake = torch.from_numpy(_halo(ecal, 0.3)).requires_grad_()
+    shape_loss(fake, ep_t, dev)[0].backward()
+    assert float(fake.grad[:, 0, 0].abs().sum()) > 0  # the halo cells are told to shrink
+
+
+def test_features_of_a_point_shower() -> None:
+    image = torch.zeros(1, 25, 25, 25, dtype=torch.float64)
+    image[0, 12, 12, 10] = 2.0
+    f = shower_features(image, torch.tensor([100.0], dtype=torch.float64))[0].numpy()
+    np.testing.assert_allclose(f[[0, 1, 4, 5, 6]], [0.02, 10.0, 1.0, 1.0, 1.0])
+    assert f[2] < 0.01 and f[3] < 0.01
