@@ -37,3 +37,25 @@ def test_scaled_energy_fails_the_sampling_fraction_only_beyond_its_bound(small_s
                                  _means(ecal, ep), min_showers=5)
         sf = [c for c in checks if c.name == "sampling fraction"]
         assert sf and all(c.passed == ok for c in sf)
+
+
+def test_required_list_of_a_generator_renders_beside_the_previous_model(tiny, small_showers, tmp_path) -> None:
+    from caloquant.data import write_3dgan
+    from caloquant.models.io import save_generator
+    from caloquant.physics.acceptance import check_required, render_required_markdown
+    from caloquant.report.validation_plots import plot_mean_images
+
+    tiny_weights = tmp_path / "tiny.safetensors"
+    save_generator(tiny_weights, tiny, info={"energy_range_gev": [100.0, 500.0]})
+    shower_file = tmp_path / "g4.h5"  # 128 showers: every 100 GeV bin holds the 20 a check needs
+    write_3dgan(shower_file, *(np.concatenate([a, a]) for a in small_showers))
+    result = check_required(tiny_weights, [shower_file], seed=2)
+    ref = result["references"][0]
+    assert result["kind"] == "gan-required" and ref["n_reference"] == 128
+    assert ref["checks"] and ref["n_failed"] == sum(not c["passed"] for c in ref["checks"])
+    assert set(ref["mean_images"]) == {c["bin"] for c in ref["checks"]}
+    text = render_required_markdown(result, previous=result)
+    assert f"{ref['n_failed']} of {len(ref['checks'])} checks off (previous model: {ref['n_failed']})" in text
+    assert text.count("| NO |") + text.count("| yes |") == len(ref["checks"])
+    paths = plot_mean_images(ref["mean_images"], tmp_path, "GAN", "Geant4")
+    assert {p.suffix for p in paths} == {".png", ".pdf"} and all(p.stat().st_size > 0 for p in paths)

@@ -44,3 +44,19 @@ def test_features_of_a_point_shower() -> None:
     f = shower_features(image, torch.tensor([100.0], dtype=torch.float64))[0].numpy()
     np.testing.assert_allclose(f[[0, 1, 4, 5, 6]], [0.02, 10.0, 1.0, 1.0, 1.0])
     assert f[2] < 0.01 and f[3] < 0.01
+
+
+def test_cells_the_relu_empties_learn_only_through_the_straight_through_view(small_showers) -> None:
+    ecal, ep = small_showers
+    ref = ShapeReference.from_showers(np.tile(ecal, (4, 1, 1, 1)), np.tile(ep, 4).astype(np.float64))
+    dev = ref.to(torch.device("cpu"))
+    pre = torch.from_numpy(ecal.copy())
+    pre[:, 10, 10, 12] = -1.0  # a cell Geant4 fills, empty on every generated shower
+    grads = []
+    for straight in (False, True):
+        p = pre.clone().requires_grad_()
+        fake = torch.relu(p)
+        cells = p + (fake - p).detach() if straight else None
+        shape_loss(fake, torch.from_numpy(ep), dev, cells=cells)[0].backward()
+        grads.append(float(p.grad[:, 10, 10, 12].sum()))
+    assert grads[0] == 0.0 and grads[1] < 0  # gradient descent raises it only with the straight view

@@ -53,6 +53,9 @@ def train(
                                              "generator's weights with this decay (0: off).")] = 0.0,
     select: Annotated[str, typer.Option(help="Keep the best generator by the 3DGAN selection 'metric' or by "
                                         "the 'required' shape score.")] = "metric",
+    shape_straight_through: Annotated[bool, typer.Option(help="The shape loss's cell term sends its gradient "
+                                                         "through the final ReLU (experimental; diverged).")]
+    = False,
     minutes: Annotated[float | None, typer.Option(help="Stop cleanly (checkpoint written) after this many minutes "
                                                   "of this call, e.g. a leased GPU's time.")] = None,
     adversarial: Annotated[bool, typer.Option(help="--no-adversarial: generator steps on the shape and ECAL "
@@ -74,7 +77,7 @@ def train(
                       val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup,
                       lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn,
                       d_input_power=d_input_power, w_shape=w_shape, ema_decay=ema_decay, select=select,
-                      adversarial=adversarial)
+                      adversarial=adversarial, shape_straight_through=shape_straight_through)
     source: BatchSource
     if data and len(data) == 1 and parse_file_slice(data[0])[1:] == (None, None) and symmetries == 1:
         source = FileBatches(data[0], seed)  # streamed from disk: any file size

@@ -3,8 +3,8 @@
 The adversarial term alone tells the generator that its showers look wrong, not where: cell energies span
 six decades, and a discriminator reading them barely reacts to a halo or to energy in the early layers
 (docs/training.md). This term compares, per 100 GeV bin of the batch, what the physics checks compare:
-the mean image cell by cell, the mean longitudinal and lateral profiles (all in log space, so a 1e-5 GeV
-cell counts as much as the core), and the mean and spread of per-shower features (sampling fraction,
+the mean image cell by cell (relative difference, so a 1e-5 GeV cell counts as much as the core), the
+mean longitudinal and lateral profiles (log space), and the mean and spread of per-shower features (sampling fraction,
 longitudinal centroid and width, lateral width, 1x1 / 3x3 / 5x5 containment). The reference is the
 training showers' own, symmetrised over the eight mirror/swap images, in 50 GeV bins interpolated
 linearly to each generated shower's primary energy, so it never costs a real batch.
@@ -119,15 +119,29 @@ class _DeviceReference:
         self.std = torch.as_tensor(ref.feature_std, dtype=torch.float32, device=device).clamp_min(1e-6)
 
 
+def _relative_l1(a: torch.Tensor, b: torch.Tensor, eps: float) -> torch.Tensor:
+    """Mean of |a - b| / (a + b + eps): 0 where equal, 1/3 a factor 2 off, 1 where one side is empty. Its
+    gradient at an empty cell is about 2 / b (the log distance's would be 1 / eps), so cells the
+    generator leaves empty are pulled up at their own scale instead of flooding the image."""
+    return ((a - b).abs() / (a + b + eps)).mean()
+
+
 def _log_l1(a: torch.Tensor, b: torch.Tensor, eps: float) -> torch.Tensor:
     return ((a + eps).log() - (b + eps).log()).abs().mean()
 
 
-def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference,
+def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, cells: torch.Tensor | None = None,
                min_per_bin: int = 4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Sum of four terms, each averaged over the 100 GeV bins the batch covers: cell, layer and lateral
-    profile L1 distances in log space, and feature moment distances in units of Geant4's spread."""
+    """Sum of four terms, each averaged over the 100 GeV bins the batch covers: the cell term (relative
+    difference of the mean images), layer and lateral profile L1 distances in log space, and feature
+    moment distances in units of Geant4's spread.
+
+    `cells`, the same showers with a final ReLU that lets the gradient through (Generator.preactivation),
+    feeds the cell term only, so that cells the generator leaves empty learn that Geant4 fills them. The
+    profiles and features see the showers as they are: through them a straight gradient would push cells
+    that change nothing (measured: the feature term rose from 20 to 34 in 12 steps instead of falling)."""
     image = fake.float() / ep[:, None, None, None]
+    cell_image = image if cells is None else cells.float() / ep[:, None, None, None]
     feats = shower_features(fake.float(), ep)
     w = ref.ref.weights(ep)
     parts: dict[str, list[torch.Tensor]] = {"cell": [], "layer": [], "lateral": [], "moments": []}
@@ -138,7 +152,7 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference,
         wb = w[sel].mean(dim=0)  # the reference mean image at these showers' energies
         target = torch.tensordot(wb, ref.image, dims=1)
         mean_img = image[sel].mean(dim=0)
-        parts["cell"].append(_log_l1(mean_img, target, EPS_CELL))
+        parts["cell"].append(_relative_l1(cell_image[sel].mean(dim=0), target, EPS_CELL))
         parts["layer"].append(_log_l1(mean_img.sum(dim=(0, 1)), target.sum(dim=(0, 1)), EPS_LAYER))
         parts["lateral"].append(0.5 * (_log_l1(mean_img.sum(dim=(1, 2)), target.sum(dim=(1, 2)), EPS_LATERAL)
                                        + _log_l1(mean_img.sum(dim=(0, 2)), target.sum(dim=(0, 2)), EPS_LATERAL)))

@@ -67,6 +67,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # exponential moving average of the generator's weights, validated and shipped (0: off)
     select: str = "metric"  # best checkpoint by the 3DGAN selection metric, or by the required shape score
     adversarial: bool = True  # False: generator steps on the shape and ECAL losses only (needs w_shape > 0)
+    shape_straight_through: bool = False  # the cell term's gradient passes the final ReLU (diverged: training.md)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
@@ -263,7 +264,7 @@ class Trainer:
         loss_g, g_bce, g_aux, g_ecal = self._generator_objective(p_fake, aux_fake, fake, ep)
         shape_terms: dict[str, torch.Tensor] = {}
         if cfg.w_shape > 0:
-            g_shape, shape_terms = shape_loss(fake_ste, ep, self._shape_ref)
+            g_shape, shape_terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste)
             loss_g = loss_g + cfg.w_shape * g_shape
             shape_terms = {"g_shape": g_shape, **{f"shape_{k}": v for k, v in shape_terms.items()}}
         self.opt_g.zero_grad(set_to_none=True)
@@ -274,9 +275,9 @@ class Trainer:
                                g_ecal=g_ecal, **shape_terms)
 
     def _generate_for_shape(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(showers, the same showers with a straight-through final ReLU) for the shape loss; without a
-        shape loss both are the plain forward pass (compiled where asked)."""
-        if self.cfg.w_shape <= 0:
+        """(showers, the same showers with a straight-through final ReLU) for the shape loss's cell term;
+        unless `shape_straight_through` both are the plain forward pass (compiled where asked)."""
+        if self.cfg.w_shape <= 0 or not self.cfg.shape_straight_through:
             fake = self._gen_fwd(z)
             return fake, fake
         pre = self.gen.preactivation(z)
@@ -289,7 +290,7 @@ class Trainer:
         with autocast:
             fake, fake_ste = self._generate_for_shape(z)
         g_ecal = _mape(self.ecal_target(ep), fake.float().sum(dim=(1, 2, 3)))
-        g_shape, terms = shape_loss(fake_ste, ep, self._shape_ref)
+        g_shape, terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste)
         loss_g = self.cfg.w_ecal * g_ecal + self.cfg.w_shape * g_shape
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
