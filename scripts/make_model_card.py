@@ -34,15 +34,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _training_table(run: Path) -> list[str]:
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    batch = json.loads((run / "state.json").read_text())["train_config"]["batch_size"]
     vals = {r["step"]: r for r in rows if "val" in r}
+    required = any("required_score" in r["val"] for r in vals.values())
     lines = ["| step | samples seen | wall time (h) | selection metric | moment error | shape error | "
-             "sampling fraction |", "|---|---|---|---|---|---|---|"]
+             "sampling fraction |" + (" required score | checks off |" if required else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|" if required else "")]
     steps = sorted(vals)
     shown = steps if len(steps) <= 12 else [*steps[::max(len(steps) // 12, 1)], steps[-1]]
     for s in dict.fromkeys(shown):
         r, v = vals[s], vals[s]["val"]
-        lines.append(f"| {s} | {s * 128} | {r['wall_s'] / 3600:.2f} | {v['metric']:.3f} | {v['moment_error']:.3f} | "
-                     f"{v['shape_error']:.3f} | {100 * v['sampling_fraction']:.3f} % |")
+        extra = (f" {v['required_score']:.3f} | {v['required_failed']} of {v['required_checks']} |"
+                 if "required_score" in v else (" - | - |" if required else ""))
+        lines.append(f"| {s} | {s * batch} | {r['wall_s'] / 3600:.2f} | {v['metric']:.3f} | {v['moment_error']:.3f} | "
+                     f"{v['shape_error']:.3f} | {100 * v['sampling_fraction']:.3f} % |" + extra)
     return lines
 
 

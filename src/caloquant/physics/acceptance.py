@@ -198,20 +198,20 @@ def render_required_markdown(result: dict[str, Any], previous: dict[str, Any] | 
     return "\n".join(lines)
 
 
+# how a required check's value and bound read: (value, bound) formatters per check; plain percentages otherwise
+_REQUIRED_FORMATS: dict[str, tuple[Callable[[float], str], Callable[[float], str]]] = {
+    "bright cells within x2": (lambda v: f"{100 * (1 - v):.1f} % within", lambda b: f">= {100 * (1 - b):.0f} %"),
+    "faint-cell energy ratio": (lambda v: f"{v:.2f}x", lambda b: f"<= {b:g}x"),
+}
+_PERCENT = (lambda v: f"{100 * v:+.1f} %", lambda b: f"{100 * b:.0f} %")
+
+
 def _required_value(c: dict[str, Any]) -> str:
-    if c["name"] == "bright cells within x2":
-        return f"{100 * (1 - c['value']):.1f} % within"
-    if c["name"] == "faint-cell energy ratio":
-        return f"{c['value']:.2f}x"
-    return f"{100 * c['value']:+.1f} %"
+    return _REQUIRED_FORMATS.get(c["name"], _PERCENT)[0](c["value"])
 
 
 def _required_bound(c: dict[str, Any]) -> str:
-    if c["name"] == "bright cells within x2":
-        return f">= {100 * (1 - c['bound']):.0f} %"
-    if c["name"] == "faint-cell energy ratio":
-        return f"<= {c['bound']:g}x"
-    return f"{100 * c['bound']:.0f} %"
+    return _REQUIRED_FORMATS.get(c["name"], _PERCENT)[1](c["bound"])
 
 
 def _fmt(entry: dict[str, Any]) -> list[str]:

@@ -3,6 +3,11 @@
 AUX and ECAL losses are mean absolute percentage errors (x100) as in the public 3DGAN code; the ECAL
 target is Ep times the detector's sampling fraction, fitted (quadratic in Ep) on the training data.
 One discriminator step on real and fake, then one generator step, per iteration.
+
+Beyond the paper (each opt-in, each measured in docs/training.md): a shape loss against the training data's
+profiles and feature moments (`w_shape`), generator steps without the discriminator (`adversarial=False`),
+an exponential moving average of the generator's weights (`ema_decay`), and checkpoint selection on the GAN
+issue's required list (`select="required"`).
 """
 
 from __future__ import annotations
@@ -203,7 +208,7 @@ class Trainer:
         sf = ecal.reshape(len(ecal), -1).sum(axis=1) / ep
         self.ecal_coeffs = [float(c) for c in np.polyfit(ep / 100.0, sf, 2)]
 
-    def fit_shape_reference(self, n: int = 16384) -> None:
+    def fit_shape_reference(self, n: int = 8192) -> None:
         """Geant4 (or simulator) statistics the shape loss compares with; recomputed on resume, a pure
         function of the training data and the seed."""
         ecal, ep = self.data.batch(2**31 - 2, n)
