@@ -31,6 +31,8 @@ def test_eight_symmetries_are_distinct_and_keep_the_beam_cell() -> None:
 def test_bank_batches_are_seeded_and_slices_select(shower_file: Path) -> None:
     bank = ShowerBank([(shower_file, 10, 40), (shower_file, None, 8)], seed=3)
     assert len(bank.ep) == 38 and "[10:40]" in bank.describe()
+    lo, hi = bank.energy_range  # the claimed range: the data's, rounded out to 10 GeV
+    assert lo % 10 == 0 and hi % 10 == 0 and lo <= bank.ep.min() and hi >= bank.ep.max() and hi - lo <= 400
     a, b = bank.batch(5, 16), bank.batch(5, 16)
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[0], bank.batch(6, 16)[0])
