@@ -51,13 +51,20 @@ def _training_table(run: Path) -> list[str]:
     return lines
 
 
+def _losses(cfg: dict) -> str:
+    precision = "bf16 autocast" if cfg.get("bf16", True) else "fp32"
+    if cfg.get("adversarial", True):
+        return (f"6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing 0.9 / 0.1, batch {cfg['batch_size']}, {precision}, "
+                "real and fake in one discriminator batch")
+    return (f"{cfg['w_shape']:g} x shape loss (docs/training.md) + 0.1 ECAL, generator steps only (no "
+            f"discriminator), batch {cfg['batch_size']}, {precision}")
+
+
 def _rates(cfg: dict) -> str:
     """The run's optimiser settings and deviations from the paper, as the card states them."""
     parts = []
-    if cfg.get("w_shape"):
-        parts.append(f"shape loss (docs/training.md) with weight {cfg['w_shape']:g}")
-    if cfg.get("adversarial") is False:
-        parts.append("no discriminator in this run (generator steps on the shape and ECAL losses only)")
+    if cfg.get("w_shape") and cfg.get("adversarial", True):
+        parts.append(f"plus {cfg['w_shape']:g} x the shape loss (docs/training.md)")
     if cfg.get("ema_decay"):
         parts.append(f"exponential moving average of the generator's weights (decay {cfg['ema_decay']:g}) validated "
                      "and shipped")
@@ -123,9 +130,8 @@ def main() -> None:
         "(2 055 324 with BatchNorm statistics), 1.16 GMAC per shower; input z = (Ep / 100 GeV) * n, "
         "n ~ N(0, 1)^200; output (25, 25, 25) GeV, cells below 1e-6 GeV set to 0.",
         f"- Training data: {info.get('data')}; primary energies {info.get('energy_range_gev')} GeV.",
-        f"- Recipe: 6 BCE + 0.2 AUX + 0.1 ECAL, label smoothing 0.9 / 0.1, batch 128, bf16 autocast on CPU, "
-        f"real and fake in one discriminator batch; {_rates(state['train_config'])}; ECAL target coefficients "
-        f"{state['ecal_coeffs']}.",
+        f"- Recipe of this run: {_losses(state['train_config'])}; {_rates(state['train_config'])}; ECAL target "
+        f"coefficients {state['ecal_coeffs']}.",
         f"- Shipped checkpoint: step {info.get('step')} of `{args.run}` ({info.get('samples_seen')} showers seen in "
         f"that run), selected by {_selection(info, state)} on the first "
         f"{state.get('validation_showers', 2000)} Geant4 showers of geant4_electrons_100-500GeV.h5 (fixed, "
