@@ -38,5 +38,8 @@ def test_bank_batches_are_seeded_and_slices_select(shower_file: Path) -> None:
     assert not np.array_equal(a[0], bank.batch(6, 16)[0])
     totals = np.sort(a[0].sum(axis=(1, 2, 3)))  # symmetries move energy, never change a shower's total
     np.testing.assert_allclose(totals, np.sort(bank.ecal[np.isin(bank.ep, a[1])].sum(axis=(1, 2, 3))), rtol=1e-5)
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(InputValueError, match="more than the 100 held in memory"):
+        mp.setattr("caloquant.training.batches.MAX_IN_MEMORY", 100)
+        ShowerBank([(shower_file, None, None)] * 2, seed=1)
     with pytest.raises(InputValueError, match=r"\[70:80\]: selects no shower \(file holds 64\)"):
         ShowerBank([(shower_file, 50, 60), (shower_file, 70, 80)], seed=1)

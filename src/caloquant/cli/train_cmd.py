@@ -66,11 +66,11 @@ def train(
     from caloquant.data import open_showers
     from caloquant.errors import InputValueError
     from caloquant.metadata import native_bf16
+    from caloquant.training import TrainConfig, Trainer
+    from caloquant.training.batches import BatchSource, FileBatches, ShowerBank, SimulatorBatches, parse_file_slice
 
     if minutes is not None and not minutes > 0:
         raise InputValueError(f"--minutes {minutes}: must be positive")
-    from caloquant.training import TrainConfig, Trainer
-    from caloquant.training.batches import BatchSource, FileBatches, ShowerBank, SimulatorBatches, parse_file_slice
 
     bf16 = native_bf16(device) if bf16 is None else bf16
     cfg = TrainConfig(model=model_size, batch_size=batch_size, steps=steps, seed=seed, bf16=bf16, threads=threads,

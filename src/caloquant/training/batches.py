@@ -98,6 +98,9 @@ def symmetry_images(ecal: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
+MAX_IN_MEMORY = 100_000  # showers a ShowerBank holds: 6.25 GB of float32 cells
+
+
 class ShowerBank:
     """Showers of one or more files (or slices of them) held in memory, drawn at random per step and,
     with ``symmetries=8``, each shown as one of its eight mirror/swap images: a few thousand Geant4
@@ -110,11 +113,17 @@ class ShowerBank:
         if symmetries not in (1, 8):
             raise InputValueError(f"symmetries {symmetries}: expected 1 (none) or 8 (mirror x, mirror y, swap)")
         ecals, eps, names = [], [], []
+        selected = 0
         for path, start, stop in parts:
             src = open_showers(path)
             lo, hi = start or 0, src.n_showers if stop is None else min(stop, src.n_showers)
             if hi <= lo:
                 raise InputValueError(f"{path}[{start}:{stop}]: selects no shower (file holds {src.n_showers})")
+            selected += hi - lo
+            if selected > MAX_IN_MEMORY:
+                raise InputValueError(f"{path}: {selected} showers selected, more than the {MAX_IN_MEMORY} held in "
+                                      "memory (62.5 kB each); take a slice FILE[START:STOP], or stream one file "
+                                      "with symmetries 1")
             ecal, ep = src.read(lo, hi)
             ecals.append(np.asarray(ecal, dtype=np.float32))
             eps.append(np.asarray(ep, dtype=np.float32))
