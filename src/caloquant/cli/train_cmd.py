@@ -53,8 +53,9 @@ def train(
                                              "generator's weights with this decay (0: off).")] = 0.0,
     select: Annotated[str, typer.Option(help="Keep the best generator by the 3DGAN selection 'metric' or by "
                                         "the 'required' shape score.")] = "metric",
-    shape_straight_through: Annotated[bool, typer.Option(help="The shape loss's cell term sends its gradient "
-                                                         "through the final ReLU (experimental; diverged).")]
+    shape_straight_through: Annotated[bool, typer.Option(help="Experimental: the shape loss's cell term sends "
+                                                         "its gradient through the final ReLU in cells Geant4 "
+                                                         "fills (docs/training.md, run E).")]
     = False,
     minutes: Annotated[float | None, typer.Option(help="Stop cleanly (checkpoint written) after this many minutes "
                                                   "of this call, e.g. a leased GPU's time.")] = None,

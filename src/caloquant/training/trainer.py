@@ -72,7 +72,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # exponential moving average of the generator's weights, validated and shipped (0: off)
     select: str = "metric"  # best checkpoint by the 3DGAN selection metric, or by the required shape score
     adversarial: bool = True  # False: generator steps on the shape and ECAL losses only (needs w_shape > 0)
-    shape_straight_through: bool = False  # the cell term's gradient passes the final ReLU (diverged: training.md)
+    shape_straight_through: bool = False  # cell term through the final ReLU in bright cells (run E, training.md)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
