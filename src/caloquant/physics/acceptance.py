@@ -126,22 +126,6 @@ def check_generator(
                                 oversample=oversample, seed=seed, k=k, extra=info)
 
 
-def _features_and_bin_means(chunks: ShowerChunks) -> tuple[Any, dict[str, np.ndarray]]:
-    """Per-event features and the mean image per 100 GeV bin, in one pass over the showers."""
-    from caloquant.physics.images import ImageAccumulator
-    from caloquant.physics.quantities import ENERGY_BINS
-
-    acc = ImageAccumulator({f"{lo}-{hi} GeV": (lo, hi) for lo, hi in ENERGY_BINS}, groups=1)
-
-    def tee() -> ShowerChunks:
-        for ecal, ep in chunks:
-            acc.add(ecal, ep)
-            yield ecal, ep
-
-    feats = extract_features(tee())
-    return feats, {label: acc.mean(label) for label in acc.bins if acc.count(label)}
-
-
 def check_required(
     model: str | os.PathLike[str] | None,
     references: Sequence[str | os.PathLike[str]],
@@ -156,7 +140,12 @@ def check_required(
     from caloquant.engines.torch_engine import TorchEngine
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import file_sha256, resolve_generator_path
-    from caloquant.physics.gan_requirements import REQUIRED_BOUNDS, required_checks, required_score
+    from caloquant.physics.gan_requirements import (
+        REQUIRED_BOUNDS,
+        features_and_bin_means,
+        required_checks,
+        required_score,
+    )
 
     path = resolve_generator_path(model)
     engine = TorchEngine(load_generator(path), "fp32", threads=None)
@@ -165,8 +154,8 @@ def check_required(
                                                         "references": []})
     for i, ref_path in enumerate(references):
         src = open_showers(ref_path)
-        ref_feats, ref_images = _features_and_bin_means(src.iter_chunks(500))
-        feats, images = _features_and_bin_means(generate_batches(engine, ep=src.energies().astype(np.float64),
+        ref_feats, ref_images = features_and_bin_means(src.iter_chunks(500))
+        feats, images = features_and_bin_means(generate_batches(engine, ep=src.energies().astype(np.float64),
                                                                  seed=seed + i, batch_size=batch_size))
         checks = required_checks(feats, ref_feats, images, ref_images)
         result["references"].append({

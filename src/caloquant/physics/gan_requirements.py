@@ -7,15 +7,18 @@ in the model card beside `compare-gan`'s CONVENTIONS verdict.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from caloquant.physics.features import EventFeatures
+from caloquant.physics.features import EventFeatures, extract_features
+from caloquant.physics.images import ImageAccumulator
 from caloquant.physics.quantities import ENERGY_BINS, shape_numbers
 
-__all__ = ["REQUIRED_BOUNDS", "RequiredCheck", "required_checks", "required_score"]
+__all__ = ["BRIGHT_GEV", "REQUIRED_BOUNDS", "RequiredCheck", "features_and_bin_means", "required_checks",
+           "required_score"]
 
 # cells whose mean Geant4 energy exceeds BRIGHT_GEV must hold a mean GAN energy within a factor 2 (99 % of
 # them); cells below FAINT_GEV may hold at most twice Geant4's energy in all.
@@ -88,6 +91,21 @@ def _bin_checks(label: str, s: EventFeatures, r: EventFeatures, s_img: np.ndarra
     out.append(RequiredCheck(label, "layer profile", float(rel[worst]), REQUIRED_BOUNDS["layer profile"],
                              f"worst of layers {layers[0]}-{layers[-1]}: layer {layers[worst]}"))
     return out
+
+
+def features_and_bin_means(chunks: Iterable[tuple[np.ndarray, np.ndarray]]
+                           ) -> tuple[EventFeatures, dict[str, np.ndarray]]:
+    """Per-event features and the mean image per 100 GeV bin (labels 'LO-HI GeV'), in one pass over the
+    showers: what required_checks takes for each side."""
+    acc = ImageAccumulator({f"{lo}-{hi} GeV": (lo, hi) for lo, hi in ENERGY_BINS}, groups=1)
+
+    def tee() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for ecal, ep in chunks:
+            acc.add(ecal, ep)
+            yield ecal, ep
+
+    feats = extract_features(tee())
+    return feats, {label: acc.mean(label) for label in acc.bins if acc.count(label)}
 
 
 def required_checks(sample: EventFeatures, reference: EventFeatures, sample_images: dict[str, np.ndarray],

@@ -20,6 +20,8 @@ import torch
 
 from caloquant.errors import InputValueError
 from caloquant.geometry import ECAL
+from caloquant.physics.gan_requirements import BRIGHT_GEV  # the straight view acts where the artefact check looks
+from caloquant.training.batches import symmetry_images
 
 __all__ = ["FEATURE_NAMES", "ShapeReference", "shape_loss", "shower_features"]
 
@@ -30,7 +32,6 @@ LOSS_BINS = ((100.0, 200.0), (200.0, 300.0), (300.0, 400.0), (400.0, 500.0))
 EPS_CELL = 3e-8  # per GeV of Ep: 1e-5 GeV at 300 GeV, the faintest mean cell the artefact check weighs
 EPS_LAYER = 1e-6
 EPS_LATERAL = 1e-7
-BRIGHT_GEV = 1e-4  # the straight-through view acts on cells whose reference mean exceeds this (the artefact check's)
 
 
 def shower_features(image: torch.Tensor, ep: torch.Tensor) -> torch.Tensor:
@@ -55,11 +56,7 @@ def shower_features(image: torch.Tensor, ep: torch.Tensor) -> torch.Tensor:
 
 def _symmetrised(image: np.ndarray) -> np.ndarray:
     """Mean of the eight mirror/swap images of one (x, y, layer) image."""
-    views = []
-    for swap in (False, True):
-        base = image.transpose(1, 0, 2) if swap else image
-        views += [base, base[::-1], base[:, ::-1], base[::-1, ::-1]]
-    return np.mean(views, axis=0)
+    return symmetry_images(np.repeat(image[None], 8, axis=0), np.arange(8)).mean(axis=0)
 
 
 @dataclass

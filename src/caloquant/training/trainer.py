@@ -31,10 +31,8 @@ from caloquant.errors import CheckpointError, InputValueError
 from caloquant.metadata import native_bf16
 from caloquant.models import Discriminator, GANConfig, Generator
 from caloquant.models.io import save_generator
-from caloquant.physics.features import EventFeatures, extract_features
-from caloquant.physics.gan_requirements import required_checks, required_score
-from caloquant.physics.images import ImageAccumulator
-from caloquant.physics.quantities import ENERGY_BINS
+from caloquant.physics.features import EventFeatures
+from caloquant.physics.gan_requirements import features_and_bin_means, required_checks, required_score
 from caloquant.physics.selection import selection_metric
 from caloquant.training.batches import BatchSource, step_rng
 from caloquant.training.checkpoint import load_checkpoint, save_checkpoint
@@ -345,14 +343,13 @@ class Trainer:
         assert self.validation is not None
         ecal, ep = self.validation
         if self._val_features is None:
-            self._val_features = extract_features([(ecal, ep)])
-            self._val_images = _bin_means([(ecal, ep)])
+            self._val_features, self._val_images = features_and_bin_means([(ecal, ep)])
         engine = TorchEngine(gen, "fp32", threads=None)
-        chunks = list(generate_batches(engine, ep=ep.astype(np.float64), seed=self.cfg.seed + 1))
-        feats = extract_features(chunks)
+        feats, images = features_and_bin_means(generate_batches(engine, ep=ep.astype(np.float64),
+                                                                seed=self.cfg.seed + 1))
         m = selection_metric(feats, self._val_features)
         sf = float((feats.total / feats.ep).mean())
-        checks = required_checks(feats, self._val_features, _bin_means(chunks), self._val_images or {})
+        checks = required_checks(feats, self._val_features, images, self._val_images or {})
         return {"metric": m.value, "moment_error": m.moment_error, "shape_error": m.shape_error,
                 "sf_error": m.sampling_fraction_error, "sampling_fraction": sf,
                 "required_score": required_score(checks), "required_failed": sum(not c.passed for c in checks),
@@ -426,11 +423,3 @@ class Trainer:
         self.save()
         save_generator(self.run_dir / "last_generator.safetensors", self.gen, info=self._model_info())
         return reason
-
-
-def _bin_means(chunks: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Mean shower image per 100 GeV bin."""
-    acc = ImageAccumulator({f"{lo}-{hi} GeV": (lo, hi) for lo, hi in ENERGY_BINS}, groups=1)
-    for ecal, ep in chunks:
-        acc.add(ecal, ep)
-    return {label: acc.mean(label) for label in acc.bins if acc.count(label)}
