@@ -19,12 +19,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/caloquant demo -o demo-out
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests scripts
+test: lint
 	$(BIN)/python -m pytest -q
 
+# ruff; the layering contract of docs/architecture.md (import-linter); types on src/ (mypy)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

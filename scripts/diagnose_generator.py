@@ -11,8 +11,8 @@ import argparse
 import numpy as np
 import torch
 
+from caloquant.contract import draw_energies, draw_latents, make_latent
 from caloquant.data import open_showers
-from caloquant.engines.contract import draw_energies, draw_latents, make_latent
 from caloquant.models.io import load_generator
 from caloquant.resources import geant4_check_sample
 from caloquant.training.shape_loss import FEATURE_NAMES, shower_features

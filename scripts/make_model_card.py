@@ -19,15 +19,15 @@ from pathlib import Path
 from caloquant._atomic import write_json_atomic, write_text_atomic
 from caloquant.models.io import read_metadata
 from caloquant.models.shipped import DEFAULT_WEIGHTS, file_sha256
-from caloquant.physics.acceptance import (
+from caloquant.report.validation_plots import plot_mean_images
+from caloquant.resources import geant4_check_sample
+from caloquant.workflows.acceptance import (
     GAN_TOLERANCES,
     check_generator,
     check_required,
     render_markdown,
     render_required_markdown,
 )
-from caloquant.report.validation_plots import plot_mean_images
-from caloquant.resources import geant4_check_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,13 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from caloquant.cli.main import app
-from caloquant.engines.base import ENGINE_PRECISIONS, check_supported, generate_batches
+from caloquant.engines.base import generate_batches
 from caloquant.errors import InputValueError
 from caloquant.models import Generator
 from caloquant.models.io import save_generator
-from caloquant.precision import load_engine, quantize, recipe_for
+from caloquant.precision import ToolDefaultsConfig, check_supported, engine_names, load_engine, quantize, recipe_for
+from caloquant.precision.registry import engine_entry
 
-PAIRS = [(e, p) for e, ps in ENGINE_PRECISIONS.items() for p in ps]
+PAIRS = [(e, p) for e in engine_names() for p in engine_entry(e).precisions]
 # relative L1 distance to fp32 allowed on the untrained tiny model (outputs hug the ReLU threshold)
 LIMIT = {"fp32": 1e-5, "fp16": 5e-3, "int8": 0.1, "bf16": 0.3}
 
@@ -52,7 +53,7 @@ def test_engine_contract(tmp_path: Path, tiny: Generator, reference: np.ndarray,
 def test_unsupported_precision_names_the_engines_that_can() -> None:
     with pytest.raises(InputValueError, match="engines that run it: openvino"):
         check_supported("torch", "fp16")
-    with pytest.raises(InputValueError, match="--engine 'tensorrt'"):
+    with pytest.raises(InputValueError, match="engine 'tensorrt': expected one of"):
         check_supported("tensorrt", "fp32")
 
 
@@ -76,7 +77,7 @@ def test_cli_quantize_then_generate(tmp_path: Path, tiny: Generator) -> None:
 
 @pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
 def test_peer_quantizers_with_their_defaults(tmp_path: Path, tiny: Generator, engine: str) -> None:
-    out = quantize(tiny, recipe_for("int8", calibration_size=16, tool_defaults=True), engine=engine, out=tmp_path)
+    out = quantize(tiny, ToolDefaultsConfig(calibration_size=16), engine=engine, out=tmp_path)
     meta = json.loads((out / "caloquant.json").read_text())
     assert "defaults" in meta["calibration"]["tool"]
     x = np.concatenate([s for s, _ in generate_batches(load_engine(out, threads=1), count=8, seed=2)])
@@ -89,3 +90,20 @@ def test_openvino_streams_give_the_same_showers(tmp_path: Path, tiny: Generator)
     two = np.concatenate([s for s, _ in generate_batches(load_engine(out, threads=2, streams=2), count=20, seed=3,
                                                          batch_size=4)])
     np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-9)
+
+
+def test_a_recipe_option_the_engine_lacks_is_refused_not_ignored(tmp_path: Path, tiny: Generator) -> None:
+    recipe = recipe_for("int8", calibration_size=16, calibration_method="entropy")
+    with pytest.raises(InputValueError, match="entropy calibration is ONNX Runtime's"):
+        quantize(tiny, recipe, engine="openvino", out=tmp_path / "ov")
+    out = quantize(tiny, recipe, engine="onnxruntime", out=tmp_path / "ort")
+    meta = json.loads((out / "caloquant.json").read_text())
+    assert meta["recipe"]["calibration_method"] == "entropy" and meta["recipe"]["method"] == "ptq-static"
+
+
+def test_searches_run_on_openvino_only(tmp_path: Path, tiny: Generator) -> None:
+    from caloquant.precision import AutoConfig
+
+    with pytest.raises(InputValueError, match="runs on openvino, not onnxruntime"):
+        quantize(tiny, AutoConfig(), engine="onnxruntime", out=tmp_path / "q")
+    assert not (tmp_path / "q").exists()  # refused before any work

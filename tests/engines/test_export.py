@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from caloquant.engines.contract import draw_energies, draw_latents, make_latent
+from caloquant.contract import draw_energies, draw_latents, make_latent
 from caloquant.engines.export import export_onnx, export_openvino, fold_output_scale, verify_export
 from caloquant.models import Generator
 

@@ -42,8 +42,8 @@ def test_scaled_energy_fails_the_sampling_fraction_only_beyond_its_bound(small_s
 def test_required_list_of_a_generator_renders_beside_the_previous_model(tiny, small_showers, tmp_path) -> None:
     from caloquant.data import write_3dgan
     from caloquant.models.io import save_generator
-    from caloquant.physics.acceptance import check_required, render_required_markdown
     from caloquant.report.validation_plots import plot_mean_images
+    from caloquant.workflows.acceptance import check_required, render_required_markdown
 
     tiny_weights = tmp_path / "tiny.safetensors"
     save_generator(tiny_weights, tiny, info={"energy_range_gev": [100.0, 500.0]})

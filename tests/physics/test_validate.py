@@ -140,7 +140,7 @@ def test_bad_input_exit_2_and_nothing_written(tmp_path: Path, files: dict[str, P
 
 def test_paired_validation_of_a_sample_against_itself_is_compatible(tmp_path: Path, shower_file: Path) -> None:
     """Twins must land on the same side of the classifier split, or identical samples look separable."""
-    from caloquant.physics.api import run_validation
+    from caloquant.workflows.validation import run_validation
 
     m, _ = run_validation(shower_file, shower_file, tmp_path / "v", paired=True, voxel_classifier=False,
                           plots=False, n_boot=20)

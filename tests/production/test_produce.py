@@ -30,7 +30,7 @@ def weights(tiny: Generator, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _params(weights: Path) -> ProductionParams:
-    from caloquant.generation import model_identity
+    from caloquant.precision.identity import model_identity
 
     return ProductionParams(model=str(weights), model_sha256=model_identity(weights)[0], count=COUNT,
                             energy=(100.0, 500.0), seed=5, shard_size=SHARD, threads=1, batch_size=16)
@@ -113,7 +113,7 @@ def test_cli_refuses_bad_input(weights: Path, tmp_path: Path, single_worker: tup
 
 
 def test_shard_seeds_follow_the_recipe(single_worker: tuple[Path, dict]) -> None:
-    from caloquant.engines.contract import draw_energies
+    from caloquant.contract import draw_energies
 
     out, manifest = single_worker
     seq = np.random.SeedSequence(5).spawn(3)[1]
@@ -123,7 +123,7 @@ def test_shard_seeds_follow_the_recipe(single_worker: tuple[Path, dict]) -> None
 
 
 def test_bench_produce_writes_its_table_and_estimate(weights: Path) -> None:
-    from caloquant.bench.produce import bench_produce, render_markdown
+    from caloquant.workflows.bench.produce import bench_produce, render_markdown
 
     result = bench_produce(str(weights), count=32, shard_size=16, batch_size=16)
     assert [r["workers"] for r in result["results"]] == [1, 1, 2]

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from caloquant._atomic import write_json_atomic
-from caloquant.bench.simulate import bench_simulate
 from caloquant.data import write_3dgan
-from caloquant.physics.acceptance import check_simulator
-from caloquant.physics.api import run_validation
 from caloquant.report.builder import build_report, discover_inputs
 from caloquant.simulator import default_simulator, draw_energies
+from caloquant.workflows.acceptance import check_simulator
+from caloquant.workflows.bench.simulate import bench_simulate
+from caloquant.workflows.validation import run_validation
 
 SECTIONS = ("Against Geant4", "Physics validation", "Reduced precision against float32", "Benchmarks")
 
@@ -31,7 +31,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_json_atomic(root / "bench-simulate.json", bench_simulate(count=64, threads=1, repeats=1))
     # paired copies of a.h5 with small and larger multiplicative noise, standing in for fp16 and int8 outputs
     from caloquant.data import open_showers
-    from caloquant.precision.pairs import summarize_pairs
+    from caloquant.workflows.pairs import summarize_pairs
 
     ecal, ep = open_showers(root / "a.h5").read(0, 400)
     dirs = {}

@@ -26,7 +26,7 @@ def bench_simulate_cmd(
     check: Annotated[bool, typer.Option(help="Exit 1 below the 2000 showers/s target.")] = False,
 ) -> None:
     """Simulator throughput in memory (file writing reported separately), against Geant4."""
-    from caloquant.bench.simulate import bench_simulate
+    from caloquant.workflows.bench.simulate import bench_simulate
 
     require_positive(count, "--count")
     require_positive(threads, "--threads")
@@ -67,7 +67,7 @@ def bench_train_cmd(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file.")] = None,
 ) -> None:
     """Training throughput (samples/s) for CPU options: bf16 autocast, channels_last, torch.compile."""
-    from caloquant.bench.train import bench_train
+    from caloquant.workflows.bench.train import bench_train
 
     require_positive(batch_size, "--batch-size")
     require_positive(steps, "--steps")
@@ -94,7 +94,7 @@ def bench_validate_cmd(
     check: Annotated[bool, typer.Option(help="Exit 1 above the 60 s target.")] = False,
 ) -> None:
     """Time `validate` on N against N simulated showers (all metrics and plots; voxel classifier apart)."""
-    from caloquant.bench.validate import bench_validate
+    from caloquant.workflows.bench.validate import bench_validate
 
     require_positive(count, "--count")
     with console.status("bench validate") as status:
@@ -126,8 +126,8 @@ def bench_precision_cmd(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file (Markdown next to it).")] = None,
 ) -> None:
     """Engine x precision x tool: showers/s, ms per batch, model size, peak memory, physics verdict."""
-    from caloquant.bench.precision import DEFAULT_CONFIGS, bench_precision, render_markdown
     from caloquant.errors import InputValueError
+    from caloquant.workflows.bench.precision import DEFAULT_CONFIGS, bench_precision, render_markdown
 
     require_positive(batch_size, "--batch-size")
     require_positive(threads, "--threads")
@@ -170,8 +170,8 @@ def bench_inference_cmd(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file.")] = None,
 ) -> None:
     """Throughput and latency per engine, precision and batch size; streams x threads; matmul rates."""
-    from caloquant.bench.inference_suite import bench_inference
     from caloquant.errors import InputValueError
+    from caloquant.workflows.bench.inference_suite import bench_inference
 
     try:
         pairs = [tuple(c.split(":")) for c in configs.split(",") if c]
@@ -209,7 +209,7 @@ def bench_produce_cmd(
 ) -> None:
     """Production throughput with 1 and 2 Dask workers against plain generate, writing included, and an
     estimate for 10 million showers on 100 such nodes."""
-    from caloquant.bench.produce import bench_produce, render_markdown
+    from caloquant.workflows.bench.produce import bench_produce, render_markdown
 
     require_positive(count, "--count")
     require_positive(shard_size, "--shard-size")
@@ -241,9 +241,9 @@ def bench_autoq_cmd(
 ) -> None:
     """Search time per trial for each autoq strategy, the hls4ml build and C simulation, and (opt-in) the
     generator search's reference, sensitivity pass and one candidate."""
-    from caloquant.bench.autoq import bench_autoq, render_markdown
     from caloquant.edge.autoq import STRATEGIES
     from caloquant.errors import InputValueError
+    from caloquant.workflows.bench.autoq import bench_autoq, render_markdown
 
     if seconds <= 0:
         raise InputValueError(f"--seconds {seconds:g}: must be positive")

@@ -28,7 +28,7 @@ def _references(reference: list[Path] | None) -> list[Path]:
 
 def _emit(result: dict[str, Any], out: Path | None, markdown: Path | None, check: bool) -> None:
     from caloquant._atomic import write_json_atomic, write_text_atomic
-    from caloquant.physics.acceptance import render_markdown, render_table
+    from caloquant.workflows.acceptance import render_markdown, render_table
 
     for table in render_table(result):
         console.print(table)
@@ -54,7 +54,7 @@ def compare_sim(
     params_file: Annotated[Path | None, typer.Option("--params", help="Fitted parameter JSON.")] = None,
 ) -> None:
     """Simulator against Geant4, per 100 GeV bin (tolerances of the foundation issue)."""
-    from caloquant.physics.acceptance import check_simulator
+    from caloquant.workflows.acceptance import check_simulator
 
     require_positive(oversample, "--oversample")
     result = check_simulator(_references(reference), oversample=oversample, seed=seed, k=k, params_file=params_file)
@@ -73,7 +73,7 @@ def compare_gan(
     check: CheckOpt = False,
 ) -> None:
     """The generator (PyTorch fp32) against Geant4, per 100 GeV bin (the GAN issue's goals)."""
-    from caloquant.physics.acceptance import check_generator
+    from caloquant.workflows.acceptance import check_generator
 
     require_positive(oversample, "--oversample")
     result = check_generator(model, _references(reference), oversample=oversample, seed=seed, k=k)

@@ -21,7 +21,7 @@ def demo(
 ) -> None:
     """The whole chain on the shipped defaults: simulator and 3DGAN against Geant4, the 3DGAN at fp16, bf16,
     int8 and the stored physics-tuned mix paired with fp32, a short benchmark, and the report."""
-    from caloquant.demo import run_demo
+    from caloquant.workflows.demo import run_demo
 
     summary = run_demo(out, count=count, seed=seed, readme=readme, log=console.print)
     console.print(f"[bold green]demo finished[/]: results in {summary}")

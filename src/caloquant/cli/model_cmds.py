@@ -40,7 +40,8 @@ def generate(
     strict: Annotated[bool, typer.Option(help="Refuse energies outside the trained range.")] = False,
 ) -> None:
     """Generate showers with the 3DGAN (the shipped default model unless --model is given)."""
-    from caloquant.generation import EnergyRangeWarning, generate_to_file
+    from caloquant.precision.identity import EnergyRangeWarning
+    from caloquant.workflows.generation import generate_to_file
 
     lo, hi = parse_energy_range(energy)
     t0 = time.perf_counter()

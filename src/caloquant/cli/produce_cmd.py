@@ -46,7 +46,7 @@ def produce_cmd(
 ) -> None:
     """Generate COUNT showers as shards on a Dask cluster (local by default); rerun to resume."""
     from caloquant.errors import InputValueError
-    from caloquant.generation import check_trained_range, model_identity
+    from caloquant.precision.identity import check_trained_range, model_identity
     from caloquant.production.plan import ProductionParams
     from caloquant.production.run import produce
 

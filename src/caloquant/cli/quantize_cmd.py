@@ -33,49 +33,36 @@ def quantize_cmd(
     = "bf16",
 ) -> None:
     """Quantize or convert the generator; `caloquant generate --model DIR` runs the result."""
-    from caloquant.engines.base import check_supported
-    from caloquant.precision import quantize, recipe_for
-    from caloquant.precision.source import open_float_model
+    from caloquant.precision import AutoConfig, Recipe, quantize, read_model_dir, recipe_for
 
+    recipe: Recipe
     if precision == "auto":
-        _auto(out, engine, model, spec, calibration_size, time_budget, validation_size, reference_size, fallback)
-        return
-    check_supported(engine, precision)
-    options = {}
-    if precision == "int8":
-        options = {"calibration_size": calibration_size, "calibration_method": calibration_method,
-                   "symmetric": symmetric, "keep_output_float": keep_output_float}
-    recipe = recipe_for(precision, **options)
-    if precision == "int8" and calibration_size < 100:
-        console.print(f"[yellow]warning:[/] --calibration-size {calibration_size} is small; ranges may be poor")
+        recipe = AutoConfig(time_budget_s=time_budget, validation_size=validation_size, reference_size=reference_size,
+                            fallback=fallback, calibration_size=calibration_size)  # type: ignore[arg-type]
+    elif precision == "int8":
+        recipe = recipe_for(precision, calibration_size=calibration_size, calibration_method=calibration_method,
+                            symmetric=symmetric, keep_output_float=keep_output_float)
+        if calibration_size < 100:
+            console.print(f"[yellow]warning:[/] --calibration-size {calibration_size} is small; ranges may be poor")
+    else:
+        recipe = recipe_for(precision)
     with quiet_tool_logs():
-        src, source = open_float_model(model, spec)
-        with console.status(f"{engine} {precision}"):
-            quantize(src, recipe, engine=engine, out=out, source=source)
-    console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
-
-
-def _auto(out: Path, engine: str, model: Path | None, spec: Path | None, calibration_size: int,
-          time_budget: float, validation_size: int, reference_size: int, fallback: str) -> None:
-    from caloquant.errors import InputValueError
-    from caloquant.precision.source import open_float_model
-    from caloquant.precision.tuner import AutoConfig, tune_to_dir
-
-    if engine != "openvino":
-        raise InputValueError(f"--precision auto runs on openvino (int8 with bf16/fp32 fallback), not {engine}")
-    cfg = AutoConfig(time_budget_s=time_budget, validation_size=validation_size, reference_size=reference_size,
-                     fallback=fallback, calibration_size=calibration_size)
-    with quiet_tool_logs():
-        src, source = open_float_model(model, spec)
-        result = tune_to_dir(src, cfg, out, source=source, log=console.print)
-    c = result.chosen
-    if result.passed:
-        console.print(f"wrote {out}: {len(c.kept)} layers in {fallback}, the rest int8; passes the physics check; "
-                      f"{c.showers_per_s:.0f} showers/s ({len(result.trials)} trials)")
+        if precision == "auto":
+            quantize(model, recipe, engine=engine, out=out, spec=spec, log=console.print)
+        else:
+            with console.status(f"{engine} {precision}"):
+                quantize(model, recipe, engine=engine, out=out, spec=spec)
+    if precision != "auto":
+        console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
         return
-    console.print(f"[bold red]no candidate passed[/] in {len(result.trials)} trials"
-                  f"{' (time budget reached)' if result.stopped_by_budget else ''}; saved the closest to {out} "
-                  f"(score {c.score:.2f}, worst: {c.worst})")
+    auto = read_model_dir(out)["auto"]
+    if auto["passed"]:
+        console.print(f"wrote {out}: {len(auto['kept_out_of_int8'])} layers in {fallback}, the rest int8; passes the "
+                      f"physics check; {auto['showers_per_s']:.0f} showers/s ({auto['trials']} trials)")
+        return
+    console.print(f"[bold red]no candidate passed[/] in {auto['trials']} trials"
+                  f"{' (time budget reached)' if auto['stopped_by_time_budget'] else ''}; saved the closest to {out} "
+                  f"(score {auto['score']:.2f}, worst: {auto['worst_quantity']})")
     raise typer.Exit(1)
 
 

@@ -20,12 +20,11 @@ def report(
 ) -> None:
     """Collect compare, validate and bench results under a directory into report.html and report.md."""
     from caloquant.errors import DataFormatError
-    from caloquant.report.builder import build_report, discover_inputs
+    from caloquant.workflows.reporting import report as write_report
 
     if not source.is_dir():
         raise DataFormatError(f"--from {source}: not a directory")
-    inputs = discover_inputs(source)
-    html_path, md_path = build_report(inputs, out or source)
+    html_path, md_path = write_report(source, out)
     console.print(f"wrote {html_path} and {md_path}")
 
 

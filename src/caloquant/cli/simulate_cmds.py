@@ -36,37 +36,25 @@ def simulate(
     params_file: Annotated[Path | None, typer.Option("--params", help="Fitted parameter JSON.")] = None,
 ) -> None:
     """Simulate electron showers with the Geant4-calibrated parametric simulator."""
-    from caloquant.data import ShowerWriter, write_calochallenge
-    from caloquant.simulator import ShowerSimulator, check_energy_range, draw_energies, load_params
+    from caloquant.workflows.simulation import simulate_to_file
 
     require_positive(count, "--count")
     require_positive(threads, "--threads")
     lo, hi = parse_energy_range(energy)
     if fmt not in ("3dgan", "calochallenge"):
         raise InputValueError(f"--format {fmt!r}: expected 3dgan or calochallenge")
-    params = load_params(params_file)
-    check_energy_range(lo, hi, params)
-    sim = ShowerSimulator(params)
-    ep = draw_energies(seed, count, lo, hi)
-    attrs = {"generator": "caloquant parametric simulator", "seed": seed, "energy_range_gev": [lo, hi],
-             "particle": "e-"}
     t0 = time.perf_counter()
     with progress_bar() as bar:
         task = bar.add_task("simulating", total=count, rate="")
+        done = 0
 
-        def chunks():
-            done = 0
-            for ecal, e in sim.iter_showers(ep, seed, threads=threads):
-                done += len(ecal)
-                bar.update(task, advance=len(ecal), rate=f"{done / (time.perf_counter() - t0):.0f} showers/s")
-                yield ecal, e
+        def on_batch(n: int) -> None:
+            nonlocal done
+            done += n
+            bar.update(task, advance=n, rate=f"{done / (time.perf_counter() - t0):.0f} showers/s")
 
-        if fmt == "3dgan":
-            with ShowerWriter(out, attrs=attrs) as writer:
-                for ecal, e in chunks():
-                    writer.append(ecal, e)
-        else:
-            write_calochallenge(out, chunks(), attrs=attrs)
+        simulate_to_file(out, count=count, energy=(lo, hi), seed=seed, threads=threads, fmt=fmt,  # type: ignore[arg-type]
+                         params=params_file, on_batch=on_batch)
     console.print(f"wrote {count} showers to {out} in {time.perf_counter() - t0:.1f} s")
 
 

@@ -7,14 +7,11 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from caloquant.cli.common import console, handle_errors, progress_bar
 
 __all__ = ["register"]
-
-VALIDATION_SEED = 999_983  # simulator validation showers: a seed never used for training
 
 
 @handle_errors
@@ -64,11 +61,10 @@ def train(
     = True,
 ) -> None:
     """Train the 3DGAN (losses 6 BCE + 0.2 AUX + 0.1 ECAL); rerun the same command to resume."""
-    from caloquant.data import open_showers
     from caloquant.errors import InputValueError
     from caloquant.metadata import native_bf16
-    from caloquant.training import TrainConfig, Trainer
-    from caloquant.training.batches import BatchSource, FileBatches, ShowerBank, SimulatorBatches, parse_file_slice
+    from caloquant.training import TrainConfig
+    from caloquant.workflows.training import prepare_training
 
     if minutes is not None and not minutes > 0:
         raise InputValueError(f"--minutes {minutes}: must be positive")
@@ -79,29 +75,10 @@ def train(
                       lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn,
                       d_input_power=d_input_power, w_shape=w_shape, ema_decay=ema_decay, select=select,
                       adversarial=adversarial, shape_straight_through=shape_straight_through)
-    source: BatchSource
-    if data and len(data) == 1 and parse_file_slice(data[0])[1:] == (None, None) and symmetries == 1:
-        source = FileBatches(data[0], seed)  # streamed from disk: any file size
-    elif data:
-        source = ShowerBank([parse_file_slice(d) for d in data], seed, symmetries=symmetries)
-    else:
-        source = SimulatorBatches(seed)
-    if validation is not None:
-        val_path, val_start, val_stop = parse_file_slice(str(validation))
-        val_src = open_showers(val_path)
-        first = val_start or 0
-        val = val_src.read(first, min(val_stop or val_src.n_showers, first + val_count))
-    else:
-        from caloquant.simulator import default_simulator, draw_energies
-
-        ep = draw_energies(VALIDATION_SEED, val_count, 100.0, 500.0)
-        val = (default_simulator().simulate(ep, VALIDATION_SEED), ep.astype(np.float32))
-    trainer = Trainer(out, cfg, source, validation=val)
-    if trainer.try_resume():
-        console.print(f"resuming {out} at step {trainer.step}")
-    elif init_generator is not None:
-        trainer.init_generator(init_generator)
-        console.print(f"new run; generator initialised from {init_generator}")
+    trainer, how = prepare_training(out, cfg, data=data or (), symmetries=symmetries, validation=validation,
+                                    val_count=val_count, init_generator=init_generator)
+    if how:
+        console.print(how)
     if trainer.step >= steps:
         console.print(f"{out} is already at step {trainer.step} >= {steps}")
         return

@@ -27,7 +27,7 @@ def validate_cmd(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Shapes, moments, response, features, FPD/KPD, classifier test; metrics.json, plots, summary.txt."""
-    from caloquant.physics.api import run_validation
+    from caloquant.workflows.validation import run_validation
 
     with progress_bar(transient=True) as bar:
         task = bar.add_task("validate", total=None, rate="")

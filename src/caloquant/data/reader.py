@@ -41,7 +41,7 @@ def open_showers(path: str | os.PathLike[str]) -> ShowerSource:
         raise DataFormatError(f"{path}: no such file")
     if path.is_dir():
         if (path / "manifest.json").is_file():
-            from caloquant.production.source import ProductionSource
+            from caloquant.data.production import ProductionSource
 
             return ProductionSource(path)
         raise DataFormatError(f"{path}: is a directory, expected an HDF5 shower file or a production folder")

@@ -31,6 +31,7 @@ from torch import nn
 
 from caloquant.edge.quant import MAX_BITS, MIN_BITS, energy_pj
 from caloquant.errors import InputValueError
+from caloquant.models.generator import Generator
 
 __all__ = ["WIDTHS", "GenTrial", "allocate", "fake_quant_generator", "layer_macs", "layer_names", "po2_quantize",
            "po2_step", "search_generator", "write_qonnx"]
@@ -43,7 +44,7 @@ def layer_names(gen: nn.Module) -> list[str]:
     return [name for name, m in gen.named_modules() if isinstance(m, _LAYERS)]
 
 
-def layer_macs(gen: nn.Module, example: torch.Tensor | None = None) -> dict[str, int]:
+def layer_macs(gen: Generator, example: torch.Tensor | None = None) -> dict[str, int]:
     """MACs per shower of every conv / transposed conv / dense layer (QONNX's convention: the transposed
     convolution counts input pixels x C_in x C_out x k x k, the multiplies its scatter form performs)."""
     macs: dict[str, int] = {}
@@ -223,7 +224,7 @@ class GenTrial:
     seconds: float
 
 
-def search_generator(gen: nn.Module, out: Path, *, time_budget_s: float = 900.0, validation_size: int = 2000,
+def search_generator(gen: Generator, out: Path, *, time_budget_s: float = 900.0, validation_size: int = 2000,
                      reference_size: int = 10000, seed: int = 7, threads: int = 2, proxy_showers: int = 8,
                      on_trial: Callable[[GenTrial], None] | None = None,
                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -303,7 +304,7 @@ def search_generator(gen: nn.Module, out: Path, *, time_budget_s: float = 900.0,
                        "activation_ranges": {n: ranges[n] for n in macs}}}
 
 
-def write_qonnx(gen: nn.Module, bits: dict[str, tuple[int, int]], ranges: dict[str, float],
+def write_qonnx(gen: Generator, bits: dict[str, tuple[int, int]], ranges: dict[str, float],
                 path: str | Path) -> Path:
     """The exported float generator with QONNX Quant nodes on every quantized weight and layer input: the
     same grids as fake_quant_generator (the last convolution's weights carry the exported output scale, so

@@ -46,6 +46,9 @@ def trigger_loss(out: torch.Tensor, x_raw: torch.Tensor, label: torch.Tensor, en
 
 
 class TriggerMLP(nn.Module):
+    mean: torch.Tensor  # buffers: feature standardisation, fixed from the training split
+    std: torch.Tensor
+
     def __init__(self, n_features: int = 32, hidden: tuple[int, ...] = (32, 32)) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(n_features))

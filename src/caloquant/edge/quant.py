@@ -111,7 +111,7 @@ class QuantTrigger(nn.Module):
     def apply_masks(self) -> None:
         with torch.no_grad():
             for i, q in enumerate(self.linears):
-                q.weight.mul_(getattr(self, f"mask{i}"))
+                q.weight.mul_(self.get_buffer(f"mask{i}"))  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.inp(x)

@@ -57,7 +57,7 @@ def _float_metrics(float_model: Any, part: Any) -> tuple[tuple[np.ndarray, np.nd
 
 def evaluate_config(cfg: QuantConfig, float_model: Any, data: Any, *, strategy: str, seed: int,
                     qat_epochs: int = 15, split: str = "validation", k: float = 4.0,
-                    model: torch.nn.Module | None = None) -> tuple[Trial, torch.nn.Module]:
+                    model: Any = None) -> tuple[Trial, Any]:
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     q = model if model is not None else build_quant_trigger(float_model, cfg)
@@ -114,7 +114,8 @@ def _learned_config(float_model: Any, data: Any, *, lam: float, sparsity: float,
     learn = {"bit_width_impl_type": BitWidthImplType.PARAMETER, "min_overall_bit_width": 2,
              "max_overall_bit_width": 16}
     inp = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint, bit_width=8, return_quant_tensor=True, **learn)
-    qls, acts = torch.nn.ModuleList(), torch.nn.ModuleList()
+    qls: Any = torch.nn.ModuleList()  # brevitas layers: their quant tensors are not typed
+    acts = torch.nn.ModuleList()
     for i, lin in enumerate(linears):
         q = qnn.QuantLinear(lin.in_features, lin.out_features, bias=True, weight_quant=Int8WeightPerTensorFixedPoint,
                             weight_bit_width=8, bias_quant=None, return_quant_tensor=False,
@@ -191,7 +192,7 @@ def gradient_search(float_model: Any, data: Any, *, budget_s: float, seed: int, 
 
 def pareto_front(trials: list[Trial]) -> list[Trial]:
     """Trials not dominated in (BOPs, score): cheaper or closer to the float model."""
-    front = []
+    front: list[Any] = []
     for t in sorted(trials, key=lambda t: (t.bops, t.score)):
         if not front or t.score < front[-1].score:
             front.append(t)

@@ -16,6 +16,7 @@ import torch
 from caloquant.edge.data import TriggerData
 from caloquant.edge.model import TriggerMLP, energy_prediction, one_thread, trigger_loss
 from caloquant.errors import CheckpointError
+from caloquant.physics.quantities import robust_width
 
 __all__ = ["evaluate", "load_trigger", "paired_difference", "predict", "save_trigger", "train_trigger"]
 
@@ -58,6 +59,7 @@ def _train(data: TriggerData, seed: int, epochs: int, lr: float, batch_size: int
         history.append(v)
         if v < best:
             best, best_state = v, {k: t.clone() for k, t in model.state_dict().items()}
+    assert best_state is not None  # the first epoch always improves on inf
     model.load_state_dict(best_state)
     return model.eval(), {"best_validation_loss": best, "epochs": epochs, "best_epoch": int(np.argmin(history))}
 
@@ -74,8 +76,7 @@ def _metrics(score: np.ndarray, e_pred: np.ndarray, label: np.ndarray, energy: n
     from sklearn.metrics import roc_auc_score
 
     r = (e_pred - energy) / energy
-    q75, q25 = np.percentile(r, [75, 25])
-    return float(roc_auc_score(label, score)), float((q75 - q25) / 1.349)
+    return float(roc_auc_score(label, score)), robust_width(r)
 
 
 def evaluate(model: torch.nn.Module, data: TriggerData, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """One interface for every inference engine: latent vectors in, showers out.
 
 Engines import their framework lazily (``import caloquant`` loads no OpenVINO or ONNX Runtime). Which
-engine can run which precision is a table, not a chain of ifs; asking for a pair that does not exist
-fails with the list of engines that can.
+engine runs which precision, and how a model becomes an engine's files, is the engine registry's
+(`caloquant.precision.registry`); this module only runs them.
 """
 
 from __future__ import annotations
@@ -12,36 +12,40 @@ from typing import Protocol
 
 import numpy as np
 
-from caloquant.engines.contract import draw_energies, draw_latents, make_latent, postprocess
-from caloquant.errors import InputValueError
+from caloquant.contract import draw_energies, draw_latents, make_latent, postprocess
 
-__all__ = ["ENGINE_PRECISIONS", "Engine", "check_supported", "generate_batches"]
-
-# fp16 on a CPU without native fp16 arithmetic: fp16-stored weights computed in fp32 (as TFLite fp16 ran).
-ENGINE_PRECISIONS: dict[str, tuple[str, ...]] = {
-    "torch": ("fp32", "bf16"),
-    "onnxruntime": ("fp32", "int8"),
-    "openvino": ("fp32", "bf16", "fp16", "int8"),
-}
+__all__ = ["Engine", "EngineBase", "generate_batches"]
 
 
 class Engine(Protocol):
-    """A loaded model ready to run: ``run`` maps z (batch, latent) float32 to raw showers (batch, 25, 25, 25)."""
+    """A loaded model ready to run: ``run`` maps z (batch, latent) float32 to raw showers (batch, 25, 25, 25);
+    ``run_many`` runs several batches at once over ``streams`` (outputs in input order)."""
 
     name: str
     precision: str
     latent: int  # width of n; z has one more column when energy_input == "separate"
+    energy_input: str  # "latent": z = (Ep / 100 GeV) * n; "separate": z = [n, Ep / 100 GeV]
+    streams: int  # batches in flight at once
 
     def run(self, z: np.ndarray) -> np.ndarray: ...
 
+    def run_many(self, batches: list[np.ndarray]) -> list[np.ndarray]: ...
 
-def check_supported(engine: str, precision: str) -> None:
-    if engine not in ENGINE_PRECISIONS:
-        raise InputValueError(f"--engine {engine!r}: expected one of {', '.join(ENGINE_PRECISIONS)}")
-    if precision not in ENGINE_PRECISIONS[engine]:
-        able = [e for e, ps in ENGINE_PRECISIONS.items() if precision in ps]
-        raise InputValueError(f"--precision {precision} is not available in {engine}; engines that run it: "
-                              f"{', '.join(able) or 'none'}")
+
+class EngineBase:
+    """Defaults for an engine that runs one batch at a time with the energy inside z."""
+
+    name: str = "engine"
+    precision: str = "fp32"
+    latent: int = 200
+    energy_input: str = "latent"
+    streams: int = 1
+
+    def run(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def run_many(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+        return [self.run(z) for z in batches]
 
 
 def generate_batches(engine: Engine, *, ep: np.ndarray | None = None, count: int | None = None,
@@ -53,12 +57,11 @@ def generate_batches(engine: Engine, *, ep: np.ndarray | None = None, count: int
             raise ValueError("give either ep or count")
         ep = draw_energies(seed, count, *energy)
     n = draw_latents(seed, len(ep), engine.latent)
-    mode = getattr(engine, "energy_input", "latent")  # user ONNX models may take the energy separately
-    group = max(getattr(engine, "streams", 1), 1)  # batches in flight at once (OpenVINO streams)
+    group = max(engine.streams, 1)
     starts = list(range(0, len(ep), batch_size))
     for g in range(0, len(starts), group):
         chunk = starts[g : g + group]
-        zs = [make_latent(n[s : s + batch_size], ep[s : s + batch_size], mode) for s in chunk]
-        outs = engine.run_many(zs) if group > 1 and hasattr(engine, "run_many") else [engine.run(z) for z in zs]
+        zs = [make_latent(n[s : s + batch_size], ep[s : s + batch_size], engine.energy_input) for s in chunk]
+        outs = engine.run_many(zs) if group > 1 else [engine.run(z) for z in zs]
         for s, out in zip(chunk, outs, strict=True):
             yield postprocess(out), ep[s : s + batch_size].astype(np.float32)

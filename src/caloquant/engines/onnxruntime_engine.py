@@ -6,10 +6,12 @@ import os
 
 import numpy as np
 
+from caloquant.engines.base import EngineBase
+
 __all__ = ["OnnxRuntimeEngine"]
 
 
-class OnnxRuntimeEngine:
+class OnnxRuntimeEngine(EngineBase):
     name = "onnxruntime"
 
     def __init__(self, path: str | os.PathLike[str] | bytes, precision: str = "fp32", *, threads: int = 2,

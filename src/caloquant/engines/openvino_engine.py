@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from caloquant.engines.base import EngineBase
+
 __all__ = ["OpenVINOEngine", "inference_hint"]
 
 
@@ -14,7 +16,7 @@ def inference_hint(precision: str) -> str:
     return "bf16" if precision == "bf16" else "f32"
 
 
-class OpenVINOEngine:
+class OpenVINOEngine(EngineBase):
     name = "openvino"
 
     def __init__(self, xml: str | os.PathLike[str], precision: str = "fp32", *, threads: int = 2, streams: int = 1,

@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from caloquant.engines.base import EngineBase
+
 __all__ = ["TorchEngine"]
 
 
-class TorchEngine:
+class TorchEngine(EngineBase):
     name = "torch"
 
     def __init__(self, generator: Any, precision: str = "fp32", *, threads: int | None = 2) -> None:

@@ -34,7 +34,7 @@ class ConvBlock(nn.Module):
             padding = "valid"
         self.conv = nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False)
         self.act = nn.LeakyReLU(cfg.leaky_slope)
-        self.bn = nn.BatchNorm2d(c_out, eps=cfg.bn_eps, momentum=cfg.bn_momentum)
+        self.bn: nn.Module = nn.BatchNorm2d(c_out, eps=cfg.bn_eps, momentum=cfg.bn_momentum)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

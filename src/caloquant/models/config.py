@@ -45,6 +45,7 @@ class GANConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GANConfig:
         try:
-            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+            kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+            return cls(**kwargs)
         except TypeError as exc:
             raise CheckpointError(f"model configuration not understood: {exc}") from None

@@ -21,7 +21,7 @@ Spec (TOML or JSON; only ``latent_input`` and ``latent_size`` are required)::
     energy_range_gev = [100, 500] # trained range (warnings outside it)
 
 With ``energy_input = "separate"`` the contract input grows by one column: z = [n, Ep / 100 GeV]
-(batch, latent + 1); :func:`caloquant.engines.contract.make_latent` builds it.
+(batch, latent + 1); :func:`caloquant.contract.make_latent` builds it.
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ def _test_run(proto: Any, spec: ModelSpec, path: Path) -> dict[str, Any]:
     """Run two contract inputs through ONNX Runtime: a generator must return finite 25^3 showers."""
     import onnxruntime as ort
 
-    from caloquant.engines.contract import draw_energies, draw_latents, make_latent
+    from caloquant.contract import draw_energies, draw_latents, make_latent
 
     z = make_latent(draw_latents(0, 2, spec.latent_size), draw_energies(0, 2, 100.0, 500.0),
                     energy_input=spec.energy_input)

@@ -117,7 +117,7 @@ def classifier_test(x_sample: np.ndarray, x_reference: np.ndarray, *, kind: str 
     t0 = time.perf_counter()
     xtr, ytr, xte, yte = _split(x_sample, x_reference, seed, paired)
     p = _fit_hgb(xtr, ytr, xte, seed) if kind == "hlf" else _fit_mlp(xtr, ytr, xte, seed)
-    out = _scores(p, yte, seed)
+    out: dict[str, Any] = _scores(p, yte, seed)
     out.update(kind=kind, model="HistGradientBoosting" if kind == "hlf" else "MLP 128-64 (torch)",
                n_train=len(ytr), split="by event (paired)" if paired else "random", seconds=time.perf_counter() - t0)
     return out

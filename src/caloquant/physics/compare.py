@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -47,6 +48,15 @@ def standard_quantities(
     ]
 
 
+def validation_quantity_list(tolerances: dict[str, float]) -> list[Quantity]:
+    """Everything `validate` judges per energy bin (the acceptance quantities first), with ``tolerances``
+    (keys of physics.tolerances.VALIDATE); the precision searches judge the same list."""
+    from caloquant.physics.quantities import validation_quantities
+    from caloquant.physics.tolerances import acceptance_subset
+
+    return [*standard_quantities(**acceptance_subset(tolerances)), *validation_quantities(tolerances)]
+
+
 def compare_features(
     sample: EventFeatures,
     reference: EventFeatures,
@@ -77,12 +87,12 @@ def compare_features(
         for q in quantities:
             vs = np.atleast_1d(q.statistic(s, all_s))
             vr = np.atleast_1d(q.statistic(r, all_r))
-            es = np.atleast_1d(bootstrap_se(lambda i, q=q, s=s: q.statistic(s, i), len(s), n_boot=n_boot,
+            es = np.atleast_1d(bootstrap_se(partial(q.statistic, s), len(s), n_boot=n_boot,
                                             seed=seed))
-            er = np.atleast_1d(bootstrap_se(lambda i, q=q, r=r: q.statistic(r, i), len(r), n_boot=n_boot,
+            er = np.atleast_1d(bootstrap_se(partial(q.statistic, r), len(r), n_boot=n_boot,
                                             seed=seed + 1))
             es, er = es * sigma_scale, er * sigma_scale
-            base = np.atleast_1d(split_half(lambda i, q=q, r=r: q.statistic(r, i), len(r), seed=seed + 2))
+            base = np.atleast_1d(split_half(partial(q.statistic, r), len(r), seed=seed + 2))
             if q.per_layer:
                 fraction = vr / vr.sum()
                 layers = np.flatnonzero(fraction > min_layer_fraction)

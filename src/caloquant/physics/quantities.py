@@ -35,11 +35,19 @@ def sampling_fraction_mean(f: EventFeatures, idx: np.ndarray) -> np.ndarray:
     return np.asarray((f.total[idx] / f.ep[idx]).mean())
 
 
+def robust_width(x: np.ndarray) -> float:
+    """Interquartile range / 1.349: a Gaussian's sigma, left alone by the low tail (CONVENTIONS)."""
+    q25, q75 = np.percentile(x, [25, 75])
+    return float((q75 - q25) / 1.349)
+
+
+def robust_spread(x: np.ndarray) -> float:
+    """Robust relative spread: interquartile range / 1.349 / median (CONVENTIONS)."""
+    return robust_width(x) / float(np.median(x))
+
+
 def sampling_fraction_spread(f: EventFeatures, idx: np.ndarray) -> np.ndarray:
-    """Robust relative spread: interquartile range / 1.349 / median (the low tail leaves it alone)."""
-    sf = f.total[idx] / f.ep[idx]
-    q25, q50, q75 = np.percentile(sf, [25, 50, 75])
-    return np.asarray((q75 - q25) / 1.349 / q50)
+    return np.asarray(robust_spread(f.total[idx] / f.ep[idx]))
 
 
 def shape_numbers(profile: np.ndarray) -> tuple[float, float]:

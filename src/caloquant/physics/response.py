@@ -6,6 +6,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from caloquant.physics.features import EventFeatures
+from caloquant.physics.quantities import robust_spread
 
 __all__ = ["RESPONSE_BINS", "linearity", "resolution_fit", "response_points"]
 
@@ -24,14 +25,14 @@ def response_points(f: EventFeatures, idx: np.ndarray | None = None,
         if m.sum() < 10:
             continue
         sf = tot[m] / ep[m]
-        q25, q50, q75 = np.percentile(sf, [25, 50, 75])
+        spread = robust_spread(sf)
         out["ep"].append(ep[m].mean())
         out["mean_visible"].append(tot[m].mean())
-        out["resolution"].append((q75 - q25) / 1.349 / q50)
+        out["resolution"].append(spread)
         out["sampling_fraction"].append(sf.mean())
         out["sampling_fraction_se"].append(sf.std(ddof=1) / np.sqrt(m.sum()))
         # robust width: its standard error is about 1.6 times that of a Gaussian sigma, sigma / sqrt(2 n)
-        out["resolution_se"].append(1.6 * (q75 - q25) / 1.349 / q50 / np.sqrt(2 * m.sum()))
+        out["resolution_se"].append(1.6 * spread / np.sqrt(2 * m.sum()))
         out["n"].append(int(m.sum()))
     return {k: np.asarray(v) for k, v in out.items()}
 

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,24 +22,20 @@ from caloquant.data import open_showers
 from caloquant.errors import DataFormatError
 from caloquant.metadata import metadata
 from caloquant.physics.classifier import classifier_test, hlf_matrix
-from caloquant.physics.compare import compare_features, standard_quantities
+from caloquant.physics.compare import compare_features, validation_quantity_list
 from caloquant.physics.distances import fpd, kpd, separation_power, standardise, wasserstein
 from caloquant.physics.features import CELL_BINS_LOG10, EventFeatures, extract_features
 from caloquant.physics.images import ImageAccumulator
 from caloquant.physics.paired import PairedAccumulator
-from caloquant.physics.quantities import ENERGY_BINS, validation_quantities
+from caloquant.physics.quantities import ENERGY_BINS
 from caloquant.physics.response import linearity, resolution_fit, response_points
 from caloquant.physics.selection import NARROW_CENTRES, selection_metric
 from caloquant.physics.stats import bootstrap_se, compare_values
+from caloquant.physics.tolerances import VALIDATE
 
 __all__ = ["DEFAULT_TOLERANCES", "ValidationConfig", "validate"]
 
-DEFAULT_TOLERANCES: dict[str, float] = {
-    "sf_mean": 0.02, "sf_spread": 0.20, "shape_means": 0.01, "shape_stds": 0.05, "profile": 0.10,
-    "containment_tol": 0.03, "moment1": 0.02, "moment2": 0.05, "occupancy": 0.05, "cell_log_energy": 0.02,
-    "linearity": 0.02, "resolution": 0.10, "mse": 0.0, "layer_correlation": 0.05, "fpd": 0.0, "kpd": 0.0,
-    "auc": 0.02,
-}
+DEFAULT_TOLERANCES = VALIDATE
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,8 @@ def _stream(path: str | os.PathLike[str], bins: dict[str, tuple[float, float]], 
                                                                                    np.ndarray]:
     src = open_showers(path)
     acc = ImageAccumulator(bins)
-    parts, voxels = [], []
+    parts: list[EventFeatures] = []
+    voxels: list[np.ndarray] = []
     other = pair_with.iter_chunks(chunk) if pair_with is not None else None
     for ecal, ep in src.iter_chunks(chunk):
         parts.append(extract_features([(ecal, ep)]))
@@ -127,10 +125,7 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     t_read = time.perf_counter() - t0
     rows: list[dict[str, Any]] = []
     label_bins = tuple(b for lbl, b in bins.items() if lbl != "all")
-    quantities = [*standard_quantities(sf_mean=tol["sf_mean"], sf_spread=tol["sf_spread"],
-                                       shape_means=tol["shape_means"], shape_stds=tol["shape_stds"],
-                                       profile=tol["profile"], containment_tol=tol["containment_tol"]),
-                  *validation_quantities(tol)]
+    quantities = validation_quantity_list(tol)
     if progress:
         progress("per-bin quantities", 0, 1)
     for c in compare_features(fs, fr, quantities, bins=label_bins, k=k, n_boot=cfg.n_boot, seed=cfg.seed):
@@ -283,9 +278,9 @@ def _mse(img_s: ImageAccumulator, img_r: ImageAccumulator, rows: list[dict], tol
         if img_s.count(label) < 20 or img_r.count(label) < 20:
             continue
         ref = img_r.mean(label)
-        val, se_s = img_s.statistic(label, lambda im, ref=ref: _mse_projections(im, ref))
+        val, se_s = img_s.statistic(label, partial(_mse_projections, img_r=ref))
         smp = img_s.mean(label)
-        _, se_r = img_r.statistic(label, lambda im, smp=smp: _mse_projections(smp, im))
+        _, se_r = img_r.statistic(label, partial(_mse_projections, smp))
         se = float(np.hypot(se_s, se_r))
         baseline = _mse_projections(*img_r.half_means(label))
         out[label] = {"value": float(val), "se": se}
@@ -313,7 +308,7 @@ def _hlf(fs: EventFeatures, fr: EventFeatures, rows: list[dict], tol: dict, k: f
     k_base, _ = kpd(zr[perm[:half]], zr[perm[half:]], seed=cfg.seed)
     rows.append(_distance_row("FPD (high-level features)", "all", f_val, f_se, f_base, tol["fpd"], k))
     rows.append(_distance_row("KPD (high-level features)", "all", k_val, k_se, k_base, tol["kpd"], k))
-    order = np.argsort([-f["separation_power"] for f in feats])
+    order = np.argsort([-float(f["separation_power"]) for f in feats])  # type: ignore[arg-type]
     return {"features": feats, "fpd": {"value": f_val, "se": f_se, "baseline": f_base},
             "kpd": {"value": k_val, "se": k_se, "baseline": k_base},
             "worst_separation": [feats[i]["name"] for i in order[:5]]}

@@ -25,6 +25,8 @@ __all__ = ["ChannelShift", "fold_batchnorms"]
 class ChannelShift(nn.Module):
     """What is left of a BatchNorm whose scale went into the convolution: + b per channel."""
 
+    shift: torch.Tensor
+
     def __init__(self, shift: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("shift", shift.reshape(1, -1, 1, 1).clone())
@@ -34,6 +36,7 @@ class ChannelShift(nn.Module):
 
 
 def _affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    assert bn.running_var is not None and bn.running_mean is not None  # folds apply to tracked statistics
     a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     return a, bn.bias - a * bn.running_mean
 
@@ -52,6 +55,7 @@ def fold_batchnorms(generator: Any) -> tuple[Any, dict[str, int]]:
                 if not isinstance(block, ConvBlock):
                     continue
                 counts["blocks"] += 1
+                assert isinstance(block.bn, nn.BatchNorm2d)  # folding runs once, on a trained generator
                 a, b = _affine(block.bn)
                 if not bool((a > 0).all()):
                     counts["kept_as_batchnorm"] += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from caloquant.engines.contract import draw_energies, draw_latents, make_latent
+from caloquant.contract import draw_energies, draw_latents, make_latent
 
 __all__ = ["calibration_latents"]
 

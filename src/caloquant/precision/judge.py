@@ -1,9 +1,10 @@
-"""The physics verdict every reduced-precision search shares: a candidate against float32 on the same latents.
+"""The physics objective every reduced-precision search shares: a candidate against float32 on the same latents.
 
 Quantities are those of `validate` (sampling fraction, shapes and Table 3 numbers, moments, containment,
 longitudinal profile, occupancy, cell spectrum); the CONVENTIONS rule |diff| <= max(tol, k sigma) is
 applied with the bootstrap errors rescaled to a reference sample size (default: the statistical
 resolution of 10 000 Geant4 showers), so the verdict does not loosen when fewer showers are generated.
+The tuner scores whole candidates with it, NNCF's accuracy control scores the subsets it ranks layers on.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ZERO_TOLERANCES", "PhysicsJudge"]
+from caloquant.physics.features import EventFeatures
+from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
 
-ZERO_TOLERANCES = {"sf_mean": 0.0, "sf_spread": 0.0, "shape_means": 0.0, "shape_stds": 0.0, "profile": 0.0,
-                   "containment_tol": 0.0, "moment1": 0.0, "moment2": 0.0, "occupancy": 0.0,
-                   "cell_log_energy": 0.0}
+__all__ = ["ZERO_TOLERANCES", "PhysicsJudge"]
 
 
 class PhysicsJudge:
@@ -25,22 +25,20 @@ class PhysicsJudge:
 
     def __init__(self, reference: Any, *, validation_size: int = 2000, reference_size: int = 10000,
                  k: float = 4.0, tolerances: dict[str, float] | None = None, seed: int = 7,
-                 batch_size: int = 128) -> None:
+                 batch_size: int = 128, n_boot: int = 50) -> None:
+        from caloquant.contract import draw_energies, draw_latents, make_latent
         from caloquant.engines.base import generate_batches
-        from caloquant.engines.contract import draw_energies
-        from caloquant.physics.compare import standard_quantities
+        from caloquant.physics.compare import validation_quantity_list
         from caloquant.physics.features import extract_features
-        from caloquant.physics.quantities import validation_quantities
 
         tol = {**ZERO_TOLERANCES, **(tolerances or {})}
-        self.quantities = [*standard_quantities(sf_mean=tol["sf_mean"], sf_spread=tol["sf_spread"],
-                                                shape_means=tol["shape_means"], shape_stds=tol["shape_stds"],
-                                                profile=tol["profile"], containment_tol=tol["containment_tol"]),
-                           *validation_quantities(tol)]
-        self.k, self.seed, self.batch_size = k, seed, batch_size
+        self.quantities = validation_quantity_list(tol)
+        self.k, self.seed, self.batch_size, self.n_boot = k, seed, batch_size, n_boot
         self.validation_size, self.reference_size = validation_size, reference_size
-        self.sigma_scale = float(np.sqrt(validation_size / reference_size))
         self.ep = draw_energies(seed, validation_size, 100.0, 500.0)
+        # the inputs generate_batches draws for these energies and seed, for tools that run the model themselves
+        self.latents = make_latent(draw_latents(seed, validation_size, reference.latent), self.ep,
+                                   reference.energy_input)
         t0 = time.perf_counter()
         self.reference = extract_features(generate_batches(reference, ep=self.ep, seed=seed, batch_size=batch_size))
         self.reference_seconds = time.perf_counter() - t0
@@ -52,11 +50,20 @@ class PhysicsJudge:
     def score(self, engine: Any) -> tuple[float, str]:
         """(max over quantities and energy bins of |diff| / allowed, the worst quantity)."""
         from caloquant.engines.base import generate_batches
-        from caloquant.physics.compare import compare_features
         from caloquant.physics.features import extract_features
 
-        feats = extract_features(generate_batches(engine, ep=self.ep, seed=self.seed, batch_size=self.batch_size))
-        rows = compare_features(feats, self.reference, self.quantities, k=self.k, n_boot=50, seed=self.seed,
-                                sigma_scale=self.sigma_scale)
+        return self.score_features(extract_features(generate_batches(engine, ep=self.ep, seed=self.seed,
+                                                                     batch_size=self.batch_size)))
+
+    def score_features(self, features: EventFeatures, index: np.ndarray | None = None) -> tuple[float, str]:
+        """The score of a candidate's features; ``index`` (into the validation events) when they cover a
+        subset: the reference is cut to the same events and the errors still scaled to reference_size."""
+        from caloquant.physics.compare import compare_features
+
+        reference = self.reference if index is None else self.reference.select(index)
+        n = self.validation_size if index is None else len(index)
+        rows = compare_features(features, reference, self.quantities, k=self.k, n_boot=self.n_boot, seed=self.seed,
+                                sigma_scale=float(np.sqrt(n / self.reference_size)),
+                                min_events=20 if index is None else 10)
         score, worst = max((abs(r.diff) / max(r.tolerance, r.k * r.sigma, 1e-12), f"{r.bin} {r.name}") for r in rows)
         return float(score), worst

@@ -7,14 +7,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from caloquant.engines.base import Engine
 from caloquant.errors import CheckpointError
+from caloquant.precision.recipes import Recipe
 
 __all__ = ["MODEL_JSON", "load_engine", "read_model_dir", "write_model_dir"]
 
 MODEL_JSON = "caloquant.json"
 
 
-def write_model_dir(out: Path, *, engine: str, recipe: Any, latent: int, info: dict[str, Any],
+def write_model_dir(out: Path, *, engine: str, recipe: Recipe, latent: int, info: dict[str, Any],
                     source: dict[str, Any] | None, energy_input: str = "latent") -> None:
     from caloquant._atomic import write_json_atomic
     from caloquant.metadata import metadata
@@ -47,35 +49,23 @@ def read_model_dir(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, streams: int = 1,
-                spec: str | os.PathLike[str] | None = None) -> Any:
-    """An Engine for: None (shipped default, torch fp32), a weights file (torch fp32), a model directory,
-    or a user ONNX generator with its spec (ONNX Runtime fp32)."""
+                spec: str | os.PathLike[str] | None = None) -> Engine:
+    """An Engine for: None (shipped default, torch fp32), a weights file (torch fp32), a model directory
+    (its engine's loader in the registry), or a user ONNX generator with its spec (ONNX Runtime fp32)."""
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import resolve_generator_path
 
     if model is not None and Path(model).is_dir() and (Path(model) / MODEL_JSON).exists():
+        from caloquant.errors import InputValueError
+        from caloquant.precision.registry import engine_entry
+
         path = Path(model)
         meta = read_model_dir(path)
-        engine, precision, latent = meta["engine"], meta["precision"], int(meta["latent"])
-        mode = meta.get("energy_input", "latent")
-        if engine == "torch":
-            from caloquant.engines.torch_engine import TorchEngine
-
-            return TorchEngine(load_generator(path / "generator.safetensors"), precision, threads=threads)
-        if engine == "onnxruntime":
-            from caloquant.engines.onnxruntime_engine import OnnxRuntimeEngine
-
-            return OnnxRuntimeEngine(path / "model.onnx", precision, threads=threads, latent=latent,
-                                     energy_input=mode)
-        if engine == "openvino":
-            from caloquant.engines.openvino_engine import OpenVINOEngine
-
-            runtime = meta.get("runtime_precision", precision)  # auto: the fallback layers' precision
-            engine = OpenVINOEngine(path / "model.xml", runtime, threads=threads, streams=streams, latent=latent,
-                                    energy_input=mode)
-            engine.precision = precision
-            return engine
-        raise CheckpointError(f"{path / MODEL_JSON}: unknown engine {engine!r}")
+        try:
+            entry = engine_entry(meta["engine"])
+        except InputValueError:
+            raise CheckpointError(f"{path / MODEL_JSON}: unknown engine {meta['engine']!r}") from None
+        return entry.load(path, meta, threads, streams)
     if spec is not None or Path(str(model)).suffix.lower() == ".onnx":
         from caloquant.precision.source import open_float_model
 

@@ -1,80 +1,173 @@
-"""Precision recipes: small frozen configs, validated on construction, serialised next to the result."""
+"""Precision recipes: one frozen dataclass per method, validated on construction, recorded next to the result.
+
+`caloquant.precision.quantize` dispatches on the recipe's type, as torchao's ``quantize_`` does on its
+config class: the float formats and the two int8 post-training recipes go to the engine's own quantizer,
+the physics-driven tuner and NNCF's accuracy control to their searches. A recipe records itself in
+``caloquant.json`` exactly as given (``to_json``), with its method's name.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Literal, get_args
 
 from caloquant.errors import InputValueError
+from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
 
-__all__ = ["BF16Config", "FP16Config", "FP32Config", "Int8StaticConfig", "Recipe", "recipe_for"]
+__all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "FP16Config", "FP32Config", "Int8StaticConfig",
+           "Recipe", "ToolDefaultsConfig", "recipe_for"]
+
+CalibrationMethod = Literal["minmax", "percentile", "entropy"]
+Fallback = Literal["bf16", "fp32"]
 
 
-class _Serialisable:
+
+class _Recipe:
+    method: ClassVar[str]
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return {**asdict(self), "method": self.method}  # type: ignore[call-overload]
+
+
+def _check_literal(value: Any, kind: Any, name: str) -> None:
+    allowed = get_args(kind)
+    if value not in allowed:
+        raise InputValueError(f"{name} {value!r}: expected {', '.join(map(str, allowed))}")
+
+
+def _check_positive(value: float, name: str) -> None:
+    if not value > 0:
+        raise InputValueError(f"{name} {value}: must be positive")
 
 
 @dataclass(frozen=True)
-class FP32Config(_Serialisable):
+class FP32Config(_Recipe):
     """Reference precision; OpenVINO is told f32 explicitly (it would pick bf16 on AVX512-BF16 CPUs)."""
 
-    precision: str = "fp32"
+    method: ClassVar[str] = "convert"
+    precision: Literal["fp32"] = "fp32"
 
 
 @dataclass(frozen=True)
-class BF16Config(_Serialisable):
+class BF16Config(_Recipe):
     """bfloat16 compute (torch autocast; OpenVINO inference precision hint), fp32 weights on disk."""
 
-    precision: str = "bf16"
+    method: ClassVar[str] = "convert"
+    precision: Literal["bf16"] = "bf16"
 
 
 @dataclass(frozen=True)
-class FP16Config(_Serialisable):
+class FP16Config(_Recipe):
     """fp16-stored weights computed in fp32 (no native fp16 arithmetic assumed), as TFLite fp16 ran on CPU."""
 
-    precision: str = "fp16"
+    method: ClassVar[str] = "convert"
+    precision: Literal["fp16"] = "fp16"
 
 
 @dataclass(frozen=True)
-class Int8StaticConfig(_Serialisable):
+class Int8StaticConfig(_Recipe):
     """Post-training static int8 with calibration on the model's own input distribution.
 
     Attributes:
         calibration_size: latent vectors drawn by the generator contract over ``energy``.
-        calibration_method: 'minmax' or 'percentile' (OpenVINO/NNCF range estimators), 'minmax' or 'entropy'
-            (ONNX Runtime calibrators).
+        calibration_method: range estimation; each engine accepts its own (OpenVINO/NNCF: minmax,
+            percentile; ONNX Runtime: minmax, percentile, entropy) and refuses the others.
         symmetric: symmetric activations (NNCF PERFORMANCE preset); OpenVINO runs int8 transposed
             convolutions only with symmetric quantization.
         keep_output_float: keep the last convolution (whose output spans five decades of cell energy) in
             floating point.
-        tool_defaults: ignore the options above and call the engine's quantizer with its own defaults
-            (the peers a user would try first: NNCF ``quantize``, ONNX Runtime ``quantize_static``).
     """
 
-    precision: str = "int8"
+    method: ClassVar[str] = "ptq-static"
+    precision: Literal["int8"] = "int8"
     calibration_size: int = 512
-    calibration_method: str = "minmax"
+    calibration_method: CalibrationMethod = "minmax"
     symmetric: bool = True
     keep_output_float: bool = True
     energy: tuple[float, float] = (100.0, 500.0)
     seed: int = 12345
-    tool_defaults: bool = False
 
     def __post_init__(self) -> None:
-        if self.calibration_size <= 0:
-            raise InputValueError(f"--calibration-size {self.calibration_size}: must be positive")
-        if self.calibration_method not in ("minmax", "percentile", "entropy"):
-            raise InputValueError(f"--calibration-method {self.calibration_method!r}: expected minmax, percentile "
-                                  "or entropy")
+        _check_positive(self.calibration_size, "calibration_size")
+        _check_literal(self.calibration_method, CalibrationMethod, "calibration_method")
 
 
-Recipe = FP32Config | BF16Config | FP16Config | Int8StaticConfig
-_RECIPES = {"fp32": FP32Config, "bf16": BF16Config, "fp16": FP16Config, "int8": Int8StaticConfig}
+@dataclass(frozen=True)
+class ToolDefaultsConfig(_Recipe):
+    """The engine's own int8 quantizer called with its defaults: the peer a user would try first (NNCF
+    ``quantize``, ONNX Runtime ``quantize_static``), calibrated on the same latents as ours."""
+
+    method: ClassVar[str] = "tool-defaults"
+    precision: Literal["int8"] = "int8"
+    calibration_size: int = 512
+    energy: tuple[float, float] = (100.0, 500.0)
+    seed: int = 12345
+
+    def __post_init__(self) -> None:
+        _check_positive(self.calibration_size, "calibration_size")
+
+
+@dataclass(frozen=True)
+class AutoConfig(_Recipe):
+    """The physics-driven mixed-precision tuner (`precision.tuner`): int8 where the physics allows it, the
+    other layers in ``fallback``; judged against float32 on ``validation_size`` paired showers with errors
+    rescaled to ``reference_size``. The search stops after ``max_trials`` candidates or ``time_budget_s``."""
+
+    method: ClassVar[str] = "auto"
+    precision: Literal["auto"] = "auto"
+    validation_size: int = 2000
+    reference_size: int = 10000
+    k: float = 4.0
+    time_budget_s: float = 1800.0
+    fallback: Fallback = "bf16"  # precision of the layers kept out of int8 (OpenVINO inference precision)
+    calibration_size: int = 512
+    batch_size: int = 128
+    threads: int = 2
+    seed: int = 7
+    tolerances: dict[str, float] = field(default_factory=lambda: dict(ZERO_TOLERANCES))
+    max_trials: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_literal(self.fallback, Fallback, "fallback")
+        if self.validation_size < 200:
+            raise InputValueError(f"validation_size {self.validation_size}: need at least 200 showers")
+        _check_positive(self.time_budget_s, "time_budget_s")
+        _check_positive(self.calibration_size, "calibration_size")
+        if self.max_trials is not None:
+            _check_positive(self.max_trials, "max_trials")
+
+
+@dataclass(frozen=True)
+class AccuracyControlConfig(_Recipe):
+    """NNCF's ``quantize_with_accuracy_control`` with the tuner's physics objective as its metric: layers
+    are reverted to float until the candidate passes the same check (`precision.judge`)."""
+
+    method: ClassVar[str] = "accuracy-control"
+    precision: Literal["int8"] = "int8"
+    validation_size: int = 2000
+    reference_size: int = 10000
+    k: float = 4.0
+    calibration_size: int = 512
+    seed: int = 7
+    threads: int = 2
+    max_iterations: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_positive(self.validation_size, "validation_size")
+        _check_positive(self.calibration_size, "calibration_size")
+
+
+Recipe = (FP32Config | BF16Config | FP16Config | Int8StaticConfig | ToolDefaultsConfig | AutoConfig
+          | AccuracyControlConfig)
+_BY_PRECISION: dict[str, type[Recipe]] = {"fp32": FP32Config, "bf16": BF16Config, "fp16": FP16Config,
+                                          "int8": Int8StaticConfig, "auto": AutoConfig}
 
 
 def recipe_for(precision: str, **options: Any) -> Recipe:
-    if precision not in _RECIPES:
-        raise InputValueError(f"--precision {precision!r}: expected one of {', '.join(_RECIPES)} (or auto)")
-    cls = _RECIPES[precision]
-    return cls(**options) if options else cls()
+    """Our recipe for a precision by name (int8: post-training static; auto: the tuner)."""
+    if precision not in _BY_PRECISION:
+        raise InputValueError(f"precision {precision!r}: expected one of {', '.join(_BY_PRECISION)}")
+    try:
+        return _BY_PRECISION[precision](**options)
+    except TypeError as exc:  # an option this recipe does not have
+        raise InputValueError(f"precision {precision}: {exc}") from None

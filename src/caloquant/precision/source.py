@@ -22,6 +22,11 @@ class FloatModel:
     module: Any | None = None  # torch generator, when there is one
     user: Any | None = None  # caloquant.models.user_onnx.UserOnnxModel
 
+    def _user(self) -> Any:
+        if self.user is None:
+            raise ValueError("a FloatModel holds a torch module or a user ONNX model")
+        return self.user
+
     @property
     def kind(self) -> str:
         return "torch" if self.module is not None else "onnx"
@@ -32,13 +37,13 @@ class FloatModel:
             from caloquant.engines.export import export_onnx
 
             return export_onnx(self.module, path)
-        return self.user.write_onnx(path)
+        return self._user().write_onnx(path)
 
     def write_folded_onnx(self, path: str | os.PathLike[str]) -> tuple[Path, dict[str, int] | None]:
         """The same graph with the exact BatchNorm folds applied (precision.bn_fold), and what was folded;
         a user's ONNX graph is written as it is (None: nothing folded)."""
         if self.module is None:
-            return self.user.write_onnx(path), None
+            return self._user().write_onnx(path), None
         from caloquant.engines.export import export_onnx
         from caloquant.precision.bn_fold import fold_batchnorms
 
@@ -53,7 +58,7 @@ class FloatModel:
             return TorchEngine(self.module, "fp32", threads=threads)
         from caloquant.engines.onnxruntime_engine import OnnxRuntimeEngine
 
-        return OnnxRuntimeEngine(self.user.serialized(), "fp32", threads=threads or 2, latent=self.latent,
+        return OnnxRuntimeEngine(self._user().serialized(), "fp32", threads=threads or 2, latent=self.latent,
                                  energy_input=self.energy_input)
 
 

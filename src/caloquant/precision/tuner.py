@@ -17,38 +17,17 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from caloquant.errors import InputValueError
-from caloquant.precision.judge import ZERO_TOLERANCES, PhysicsJudge
+from caloquant.precision.judge import PhysicsJudge
+from caloquant.precision.recipes import AutoConfig
 
-__all__ = ["AutoConfig", "TuneResult", "tune", "tune_to_dir"]
-
-
-@dataclass(frozen=True)
-class AutoConfig:
-    validation_size: int = 2000
-    reference_size: int = 10000
-    k: float = 4.0
-    time_budget_s: float = 1800.0
-    fallback: str = "bf16"  # precision of the layers kept out of int8 (OpenVINO inference precision)
-    calibration_size: int = 512
-    batch_size: int = 128
-    threads: int = 2
-    seed: int = 7
-    tolerances: dict[str, float] = field(default_factory=lambda: dict(ZERO_TOLERANCES))
-
-    def __post_init__(self) -> None:
-        if self.fallback not in ("bf16", "fp32"):
-            raise InputValueError(f"--fallback {self.fallback!r}: expected bf16 or fp32")
-        if self.validation_size < 200:
-            raise InputValueError(f"--validation-size {self.validation_size}: need at least 200 showers")
-        if self.time_budget_s <= 0:
-            raise InputValueError(f"--time-budget {self.time_budget_s}: must be positive")
+__all__ = ["TuneResult", "quantize_auto", "tune"]
 
 
 @dataclass
@@ -75,7 +54,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     import nncf
     import openvino as ov
 
-    from caloquant.engines.contract import make_latent
+    from caloquant.contract import make_latent
     from caloquant.engines.export import save_ir
     from caloquant.engines.openvino_engine import OpenVINOEngine
     from caloquant.precision.calibration import calibration_latents
@@ -91,7 +70,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
                          k=cfg.k, tolerances=cfg.tolerances, seed=cfg.seed, batch_size=cfg.batch_size)
     t_reference = judge.reference_seconds
     if cfg.time_budget_s < 2 * t_reference:  # a trial generates the same showers and calibrates first
-        raise InputValueError(f"--time-budget {cfg.time_budget_s:g} s is shorter than one trial (about "
+        raise InputValueError(f"time_budget_s {cfg.time_budget_s:g} s is shorter than one trial (about "
                               f"{2 * t_reference:.0f} s for {cfg.validation_size} showers on this machine)")
     tmp = Path(tempfile.mkdtemp(prefix=".tune-", dir=out))
     fp32_model = ov.convert_model(str(src.write_onnx(tmp / "fp32.onnx")))
@@ -139,7 +118,9 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
             f"({'pass' if score < 1 else 'fail, worst ' + worst})" + (f", {sps:.0f} showers/s" if sps else ""))
         return trial
 
-    def out_of_time() -> bool:
+    def out_of_time() -> bool:  # the budget: time, or a number of trials
+        if cfg.max_trials is not None and len(trials) >= cfg.max_trials:
+            return True
         return time.perf_counter() - t_start > cfg.time_budget_s
 
     full = evaluate((), speed=True)
@@ -185,31 +166,22 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     return TuneResult(chosen, bool(passing), trials, layers, stopped)
 
 
-def tune_to_dir(generator: Any, cfg: AutoConfig, out: Path, *, source: dict[str, Any] | None,
-                log: Callable[[str], None] | None = None) -> TuneResult:
-    """Run the tuner and describe the chosen model in caloquant.json (precision 'auto')."""
+def quantize_auto(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], None] | None = None
+                  ) -> dict[str, Any]:
+    """Run the tuner into ``out`` and return what caloquant.json records about the chosen model
+    (precision 'auto'; `precision.quantize` writes it)."""
+    import openvino as ov
+
     from caloquant.precision.layer_map import openvino_layer_precisions
-    from caloquant.precision.modeldir import write_model_dir
     from caloquant.precision.source import as_float_model
 
     src = as_float_model(generator)
     out.mkdir(parents=True, exist_ok=True)
     (out / "trials.jsonl").unlink(missing_ok=True)
     result = tune(src, cfg, out, log=log)
-
-    class _Recipe:
-        precision = "auto"
-        seed = cfg.seed
-
-        @staticmethod
-        def to_json() -> dict[str, Any]:
-            return {"precision": "auto", **asdict(cfg)}
-
-    import openvino as ov
-
     layer_map = openvino_layer_precisions(ov.Core().read_model(str(out / "model.xml")))
     layer_map = {k: ("int8" if v == "int8" else cfg.fallback) for k, v in layer_map.items()}
-    info = {"files": ["model.xml", "model.bin", "trials.jsonl"], "runtime_precision": cfg.fallback,
+    return {"files": ["model.xml", "model.bin", "trials.jsonl"], "runtime_precision": cfg.fallback,
             "layer_precisions": layer_map,
             "auto": {"passed": result.passed, "kept_out_of_int8": list(result.chosen.kept),
                      "score": result.chosen.score, "worst_quantity": result.chosen.worst,
@@ -217,6 +189,3 @@ def tune_to_dir(generator: Any, cfg: AutoConfig, out: Path, *, source: dict[str,
                      "stopped_by_time_budget": result.stopped_by_budget,
                      "rule": f"|diff| <= max(tol, {cfg.k:g} sigma), sigma at {cfg.reference_size} showers, "
                              f"candidate vs float32 on {cfg.validation_size} paired showers"}}
-    write_model_dir(out, engine="openvino", recipe=_Recipe(), latent=src.latent, info=info, source=source,
-                    energy_input=src.energy_input)
-    return result

@@ -1,5 +1,6 @@
 """Sharded, resumable, exactly-once shower production on Dask distributed (`caloquant produce`)."""
 
-from caloquant.production.plan import MANIFEST, ProductionParams
+from caloquant.data.production import MANIFEST
+from caloquant.production.plan import ProductionParams
 
 __all__ = ["MANIFEST", "ProductionParams"]

@@ -9,9 +9,7 @@ arrays (ECAL, then energy), which the worker also stores in the shard's attribut
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +18,9 @@ import numpy as np
 
 from caloquant.errors import InputValueError
 
-__all__ = ["MANIFEST", "STAGING", "ProductionParams", "ShardHasher", "array_checksum", "read_manifest",
+__all__ = ["STAGING", "ProductionParams", "ShardHasher", "array_checksum",
            "shard_name", "shard_seed", "verify_shard"]
 
-MANIFEST = "manifest.json"
 STAGING = ".staging"
 
 
@@ -113,13 +110,3 @@ def verify_shard(path: Path, expected_count: int, index: int, seed: int) -> str 
         return None
     digest = hasher.hexdigest()
     return digest if digest == stored else None
-
-
-def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
-    path = Path(out) / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputValueError(f"{path}: not valid JSON ({exc.msg}); remove it or use --overwrite") from None

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from caloquant.data.production import MANIFEST, read_manifest
 from caloquant.errors import InputValueError
-from caloquant.production.plan import MANIFEST, STAGING, ProductionParams, read_manifest, shard_name, shard_seed
+from caloquant.production.plan import STAGING, ProductionParams, shard_name, shard_seed
 
 __all__ = ["connect", "produce"]
 

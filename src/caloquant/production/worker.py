@@ -34,7 +34,7 @@ def _engine(p: ProductionParams) -> Any:
     key = (p.model, p.spec, p.threads)
     if key not in _ENGINES:
         from caloquant.errors import CheckpointError
-        from caloquant.generation import model_identity
+        from caloquant.precision.identity import model_identity
         from caloquant.precision.modeldir import load_engine
 
         model = None if p.model == "shipped default" else p.model

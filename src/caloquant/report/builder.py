@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from caloquant.report.paper import PAPER_INFERENCE, PAPER_MSE, PAPER_PIXELWISE, PAPER_SHAPES
+from caloquant.paper import PAPER_INFERENCE, PAPER_MSE, PAPER_PIXELWISE, PAPER_SHAPES
 
 __all__ = ["ReportInputs", "build_report", "discover_inputs"]
 

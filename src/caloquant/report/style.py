@@ -14,6 +14,7 @@ SAMPLE_COLOR, REFERENCE_COLOR = "#d62728", "#1f77b4"
 @contextlib.contextmanager
 def hep_style() -> Iterator[None]:
     import matplotlib
+    import matplotlib.style
     import mplhep
 
     with matplotlib.style.context(mplhep.style.ROOT), matplotlib.rc_context({"font.size": 11,

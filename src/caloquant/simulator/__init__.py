@@ -22,7 +22,7 @@ def default_simulator() -> ShowerSimulator:
     return ShowerSimulator(load_params())
 
 
-def check_energy_range(lo: float, hi: float, params: SimulatorParams, option: str = "--energy") -> None:
+def check_energy_range(lo: float, hi: float, params: SimulatorParams, option: str = "energy") -> None:
     """Refuse energies the simulator was not fitted for: extrapolated showers would be silently wrong."""
     flo, fhi = params.energy_range_gev
     if lo < flo or hi > fhi:

@@ -21,7 +21,7 @@ from scipy.optimize import least_squares
 from caloquant.data import open_showers
 from caloquant.geometry import ECAL
 from caloquant.physics.features import EventFeatures, extract_features
-from caloquant.physics.quantities import shape_numbers
+from caloquant.physics.quantities import robust_spread, shape_numbers
 from caloquant.simulator.model import ShowerSimulator
 from caloquant.simulator.params import SimulatorParams
 
@@ -92,8 +92,7 @@ def _centroid_width(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _spread(x: np.ndarray) -> float:
-    q25, q50, q75 = np.percentile(x, [25, 50, 75])
-    return float((q75 - q25) / 1.349 / q50)
+    return robust_spread(x)
 
 
 def _vector(p: SimulatorParams, names: tuple[str, ...]) -> np.ndarray:

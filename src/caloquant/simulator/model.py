@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy.special import gammaln
 
-from caloquant.engines.contract import ZERO_BELOW_GEV, draw_energies
+from caloquant.contract import ZERO_BELOW_GEV, draw_energies
 from caloquant.geometry import ECAL, CalorimeterGeometry
 from caloquant.simulator.lateral import cell_fraction_tables, interpolate_maps
 from caloquant.simulator.params import SimulatorParams

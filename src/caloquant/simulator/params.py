@@ -55,7 +55,7 @@ class SimulatorParams:
         unknown = set(data) - known
         if unknown:
             raise DataFormatError(f"unknown simulator parameters: {', '.join(sorted(unknown))}")
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**kwargs)
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -15,7 +15,7 @@ from typing import TypeVar
 import torch
 from torch import nn
 
-from caloquant.engines.contract import draw_energies, draw_latents, make_latent
+from caloquant.contract import draw_energies, draw_latents, make_latent
 
 __all__ = ["recalibrate_batchnorm"]
 

@@ -114,8 +114,8 @@ class Trainer:
         self.gen = Generator(gcfg).to(self.device)
         self.disc = Discriminator(gcfg, input_power=cfg.d_input_power).to(self.device)
         if cfg.channels_last:
-            self.gen = self.gen.to(memory_format=torch.channels_last)
-            self.disc = self.disc.to(memory_format=torch.channels_last)
+            self.gen = self.gen.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.disc = self.disc.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         # torch.compile wraps the modules for the forward passes; weights stay in self.gen / self.disc
         self._gen_fwd = torch.compile(self.gen) if cfg.compile else self.gen
         self._disc_fwd = torch.compile(self.disc) if cfg.compile else self.disc
@@ -338,7 +338,7 @@ class Trainer:
                                      n_showers=self.cfg.precise_bn, batch_size=self.cfg.batch_size,
                                      seed=self.cfg.seed + 2)
 
-    def validate(self, gen: nn.Module) -> dict[str, float]:
+    def validate(self, gen: nn.Module) -> dict[str, Any]:
         """3DGAN selection metric of `gen` (see inference_generator) on the fixed validation set."""
         assert self.validation is not None
         ecal, ep = self.validation

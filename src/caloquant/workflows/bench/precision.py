@@ -8,7 +8,7 @@ candidate from paired showers (same latents) against PyTorch fp32 with `validate
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,8 @@ _TOOL_NAMES = {("onnxruntime", "defaults"): "ORT quantize_static (defaults)",
 
 
 def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int) -> dict[str, Any]:
-    from caloquant.generation import generate_to_file
-    from caloquant.physics.api import run_validation
+    from caloquant.workflows.generation import generate_to_file
+    from caloquant.workflows.validation import run_validation
 
     samples = tmp / f"{model_dir.name}.h5"
     generate_to_file(model_dir, samples, count=count, energy=(100.0, 500.0), seed=seed)
@@ -47,34 +47,28 @@ def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int)
             "mse_projections": metrics["mse_projections"]["all"]["value"]}
 
 
-def _accuracy_control(gen: Any, out: Path, calibration_size: int, seed: int) -> Path:
-    from caloquant.precision.accuracy_control import quantize_with_physics_control
-    from caloquant.precision.layer_map import openvino_layer_precisions
-    from caloquant.precision.modeldir import write_model_dir
-    from caloquant.precision.recipes import Int8StaticConfig
+def _recipe(precision: str, tool: str, calibration_size: int, seed: int) -> Any:
+    from caloquant.precision import AccuracyControlConfig, ToolDefaultsConfig, recipe_for
 
-    out.mkdir(parents=True, exist_ok=True)
-    info = quantize_with_physics_control(gen, out, calibration_size=calibration_size, seed=seed + 6)
-    import openvino as ov
-
-    info["layer_precisions"] = openvino_layer_precisions(ov.Core().read_model(str(out / "model.xml")))
-    write_model_dir(out, engine="openvino", recipe=Int8StaticConfig(calibration_size=calibration_size),
-                    latent=gen.cfg.latent, info=info, source=None)
-    return out
+    if tool == "accuracy-control":
+        return AccuracyControlConfig(calibration_size=calibration_size, seed=seed + 6)
+    if tool == "defaults":
+        return ToolDefaultsConfig(calibration_size=calibration_size)
+    return recipe_for(precision, **({"calibration_size": calibration_size} if precision == "int8" else {}))
 
 
 def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, str, str]] = DEFAULT_CONFIGS,
                     batch_size: int = 128, threads: int = 2, repeats: int = 10, physics_count: int = 2000,
                     seed: int = 1, calibration_size: int = 512,
-                    model_dirs: dict[tuple[str, str, str], str | Path] | None = None,
+                    model_dirs: Mapping[tuple[str, str, str], str | Path] | None = None,
                     on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
     """``model_dirs``: already-made model directories to time beside the configs, keyed by (engine,
     precision, tool), e.g. the stored `auto` result."""
-    from caloquant.bench.inference import measure_model_isolated
-    from caloquant.generation import generate_to_file
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import resolve_generator_path
-    from caloquant.precision import quantize, recipe_for
+    from caloquant.precision import quantize
+    from caloquant.workflows.bench.inference import measure_model_isolated
+    from caloquant.workflows.generation import generate_to_file
 
     say = on_stage or (lambda _s: None)
     path = resolve_generator_path(model)
@@ -86,14 +80,8 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
         for engine, precision, tool in configs:
             say(f"converting {engine} {precision} ({tool})")
             target = tmp / f"{engine}-{precision}-{tool}"
-            if tool == "accuracy-control":
-                dirs[(engine, precision, tool)] = _accuracy_control(gen, target, calibration_size, seed)
-                continue
-            options: dict = {}
-            if precision == "int8":
-                options = {"calibration_size": calibration_size, "tool_defaults": tool == "defaults"}
-            dirs[(engine, precision, tool)] = quantize(gen, recipe_for(precision, **options), engine=engine,
-                                                       out=target)
+            dirs[(engine, precision, tool)] = quantize(gen, _recipe(precision, tool, calibration_size, seed),
+                                                       engine=engine, out=target)
         for key, d in (model_dirs or {}).items():
             dirs[key] = Path(d)
         reference = tmp / "reference_fp32.h5"

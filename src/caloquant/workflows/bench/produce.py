@@ -21,12 +21,13 @@ __all__ = ["bench_produce", "render_markdown"]
 def bench_produce(model: str | None = None, *, count: int = 4096, shard_size: int = 1024, batch_size: int = 128,
                   seed: int = 1, target_showers: int = 10_000_000, target_nodes: int = 100,
                   on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from caloquant.generation import generate_to_file, model_identity
+    from caloquant.precision.identity import model_identity
     from caloquant.production.plan import ProductionParams
     from caloquant.production.run import produce
+    from caloquant.workflows.generation import generate_to_file
 
     say = on_stage or (lambda _s: None)
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         if model is None:  # the production workhorse: the shipped generator at int8 on OpenVINO

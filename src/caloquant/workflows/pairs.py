@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from caloquant.report.paper import PAPER_PIXELWISE
+from caloquant.paper import PAPER_PIXELWISE
 
 __all__ = ["PAPER_RATIOS", "summarize_pairs"]
 
@@ -30,7 +31,7 @@ def _ratio(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
     return {"value": value, "se": abs(value) * rel}
 
 
-def summarize_pairs(validations: dict[str, str | os.PathLike[str]], *, seed: int | None = None) -> dict[str, Any]:
+def summarize_pairs(validations: Mapping[str, str | os.PathLike[str]], *, seed: int | None = None) -> dict[str, Any]:
     """``validations``: precision label -> `validate --paired` output directory (candidate vs float32)."""
     from caloquant.metadata import metadata
 

@@ -1,7 +1,9 @@
-"""A finished production read as one dataset: its shards in order, behind the ShowerSource interface."""
+"""A finished production read as one dataset: its shards in order, behind the ShowerSource interface; the
+manifest that lists them is read here so that reading showers never needs the production machinery."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,17 +12,27 @@ from typing import Any
 import numpy as np
 
 from caloquant.data.threedgan import DEFAULT_CHUNK, ThreeDGANSource
-from caloquant.errors import DataFormatError
+from caloquant.errors import DataFormatError, InputValueError
 
-__all__ = ["ProductionSource"]
+__all__ = ["MANIFEST", "ProductionSource", "read_manifest"]
+
+MANIFEST = "manifest.json"
+
+
+def read_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputValueError(f"{path}: not valid JSON ({exc.msg}); remove it or overwrite the production") from None
 
 
 class ProductionSource:
     layout = "production"
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        from caloquant.production.plan import MANIFEST, read_manifest
-
         self.path = Path(path)
         manifest = read_manifest(self.path)
         if manifest is None or manifest.get("kind") != "production":

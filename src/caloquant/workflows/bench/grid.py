@@ -14,7 +14,7 @@ def streams_threads_grid(model_dir: str | os.PathLike[str], *, grid: list[tuple[
     """showers/s for each (streams, threads) of an OpenVINO model directory; threads is the total."""
     import openvino as ov
 
-    from caloquant.engines.contract import draw_energies, draw_latents, make_latent
+    from caloquant.contract import draw_energies, draw_latents, make_latent
     from caloquant.engines.openvino_engine import inference_hint
     from caloquant.precision.modeldir import read_model_dir
 

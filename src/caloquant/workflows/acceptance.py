@@ -18,16 +18,13 @@ from caloquant.metadata import metadata
 from caloquant.physics.compare import compare_features, standard_quantities
 from caloquant.physics.features import extract_features
 from caloquant.physics.stats import Comparison
+from caloquant.physics.tolerances import GAN_GOALS, SIMULATOR_ACCEPTANCE
 
 __all__ = ["GAN_TOLERANCES", "SIM_TOLERANCES", "check_against_geant4", "check_generator", "check_required",
            "check_simulator", "render_markdown", "render_required_markdown", "render_table", "summarise"]
 
-# Foundation issue: what the reference simulator must reach.
-SIM_TOLERANCES = {"sf_mean": 0.02, "sf_spread": 0.20, "shape_means": 0.01, "shape_stds": 0.05,
-                  "profile": 0.10, "containment_tol": 0.03}
-# GAN issue: goals of the shipped generator (the paper reached 12.02 vs 12.00 and 4.50 vs 4.62).
-GAN_TOLERANCES = {"sf_mean": 0.03, "sf_spread": 0.20, "shape_means": 0.01, "shape_stds": 0.05,
-                  "profile": 0.15, "containment_tol": 0.03}
+SIM_TOLERANCES = SIMULATOR_ACCEPTANCE
+GAN_TOLERANCES = GAN_GOALS
 
 ShowerChunks = Iterable[tuple[np.ndarray, np.ndarray]]
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from caloquant.bench.harness import GEANT4_SECONDS_PER_SHOWER_PER_CORE
 from caloquant.metadata import machine_info, metadata
+from caloquant.workflows.bench.harness import GEANT4_SECONDS_PER_SHOWER_PER_CORE
 
 __all__ = ["bench_inference"]
 
@@ -22,12 +22,12 @@ def bench_inference(model: str | None = None, *,
                     grid: Sequence[tuple[int, int]] = ((1, 1), (1, 2), (2, 2)), grid_batch: int = 64,
                     matmul_size: int = 2048, calibration_size: int = 512, seed: int = 1,
                     on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from caloquant.bench.grid import streams_threads_grid
-    from caloquant.bench.inference import measure_model_isolated
-    from caloquant.bench.matmul import GENERATOR_GMAC_PER_SHOWER, matmul_rates
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import resolve_generator_path
     from caloquant.precision import quantize, recipe_for
+    from caloquant.workflows.bench.grid import streams_threads_grid
+    from caloquant.workflows.bench.inference import measure_model_isolated
+    from caloquant.workflows.bench.matmul import GENERATOR_GMAC_PER_SHOWER, matmul_rates
 
     say = on_stage or (lambda _s: None)
     path = resolve_generator_path(model)

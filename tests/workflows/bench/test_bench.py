@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from caloquant.bench.simulate import bench_simulate
-from caloquant.bench.train import bench_train
+from caloquant.workflows.bench.simulate import bench_simulate
+from caloquant.workflows.bench.train import bench_train
 
 
 def test_bench_simulate_reports_in_memory_and_writing_separately() -> None:
@@ -19,7 +19,7 @@ def test_bench_train_compares_variants_on_the_tiny_model() -> None:
 
 
 def test_bench_validate_small() -> None:
-    from caloquant.bench.validate import bench_validate
+    from caloquant.workflows.bench.validate import bench_validate
 
     r = bench_validate(count=300, plots=False)
     assert r["kind"] == "bench validate" and r["n_quantities"] > 50
@@ -29,9 +29,9 @@ def test_bench_validate_small() -> None:
 def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
     import torch
 
-    from caloquant.bench.precision import bench_precision, render_markdown
     from caloquant.models import GANConfig, Generator
     from caloquant.models.io import save_generator
+    from caloquant.workflows.bench.precision import bench_precision, render_markdown
 
     torch.manual_seed(0)
     weights = tmp_path / "tiny.safetensors"
@@ -49,9 +49,9 @@ def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
 def test_bench_inference_grid_and_matmul_on_the_tiny_model(tmp_path) -> None:
     import torch
 
-    from caloquant.bench.inference_suite import bench_inference
     from caloquant.models import GANConfig, Generator
     from caloquant.models.io import save_generator
+    from caloquant.workflows.bench.inference_suite import bench_inference
 
     torch.manual_seed(0)
     weights = tmp_path / "tiny.safetensors"

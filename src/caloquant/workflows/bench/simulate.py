@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from caloquant.bench.harness import GEANT4_SECONDS_PER_SHOWER_PER_CORE, peak_rss_mb, time_repeated
 from caloquant.metadata import machine_info, metadata
+from caloquant.workflows.bench.harness import GEANT4_SECONDS_PER_SHOWER_PER_CORE, peak_rss_mb, time_repeated
 
 __all__ = ["TARGET_SHOWERS_PER_S", "bench_simulate"]
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from caloquant.bench.harness import peak_rss_mb
 from caloquant.metadata import machine_info, metadata
+from caloquant.workflows.bench.harness import peak_rss_mb
 
 __all__ = ["TARGET_SECONDS", "bench_validate"]
 
@@ -23,8 +23,8 @@ TARGET_SECONDS = 60.0
 def bench_validate(*, count: int = 10000, seed: int = 1, plots: bool = True,
                    on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
     from caloquant.data import ShowerWriter
-    from caloquant.physics.api import run_validation
     from caloquant.simulator import default_simulator, draw_energies
+    from caloquant.workflows.validation import run_validation
 
     say = on_stage or (lambda _s: None)
     sim = default_simulator()

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from caloquant.bench.harness import peak_rss_mb, time_repeated
 from caloquant.metadata import machine_info, metadata
+from caloquant.workflows.bench.harness import peak_rss_mb, time_repeated
 
 __all__ = ["TRAIN_VARIANTS", "bench_train"]
 

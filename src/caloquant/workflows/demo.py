@@ -18,11 +18,10 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     """Simulate, check the simulator against the shipped Geant4 sample, generate with the shipped GAN and
     validate both; every stage writes into ``out``."""
     from caloquant._atomic import ensure_dir, write_json_atomic, write_text_atomic
-    from caloquant.data import ShowerWriter
-    from caloquant.physics.acceptance import check_simulator, render_markdown
-    from caloquant.physics.api import run_validation
     from caloquant.resources import geant4_check_sample
-    from caloquant.simulator import default_simulator, draw_energies
+    from caloquant.workflows.acceptance import check_simulator, render_markdown
+    from caloquant.workflows.simulation import simulate_to_file
+    from caloquant.workflows.validation import run_validation
 
     out = Path(out)
     ensure_dir(out)
@@ -32,12 +31,7 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
         log(f"[{time.perf_counter() - t0:6.1f} s] {msg}")
 
     g4 = geant4_check_sample()
-    sim = default_simulator()
-    ep = draw_energies(seed, count, 100.0, 500.0)
-    with ShowerWriter(out / "simulated_showers.h5", attrs={"generator": "caloquant parametric simulator",
-                                                           "seed": seed}) as writer:
-        for ecal, e in sim.iter_showers(ep, seed):
-            writer.append(ecal, e)
+    simulate_to_file(out / "simulated_showers.h5", count=count, seed=seed)
     step(f"simulated {count} showers -> {out / 'simulated_showers.h5'}")
     result = check_simulator([g4], seed=seed)
     write_json_atomic(out / "compare-sim.json", result)
@@ -49,7 +43,7 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     step(f"validate simulator vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
          f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-simulator/")
     try:
-        from caloquant.generation import generate_to_file
+        from caloquant.workflows.generation import generate_to_file
 
         generate_to_file(None, out / "gan_showers.h5", count=count, energy=(100.0, 500.0), seed=seed)
     except CaloquantError as exc:
@@ -61,8 +55,8 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
         step(f"validate GAN vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
              f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-gan/")
         _precisions(out, count, seed, step)
-    from caloquant.bench.simulate import bench_simulate
-    from caloquant.report.builder import build_report, discover_inputs
+    from caloquant.workflows.bench.simulate import bench_simulate
+    from caloquant.workflows.reporting import report
 
     write_json_atomic(out / "bench-simulate.json", bench_simulate(count=1024, repeats=3, seed=seed))
     step("short benchmark of the simulator -> bench-simulate.json")
@@ -73,7 +67,7 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
     if readme is not None:
         update_readme(readme, results)
         step(f"results table -> {out / 'results.md'} and {readme}")
-    html_path, _ = build_report(discover_inputs(out), out, title="caloquant demo report")
+    html_path, _ = report(out, title="caloquant demo report")
     step(f"report: {html_path}")
     return out
 
@@ -83,13 +77,13 @@ def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -
     with fp32 on the same latents; the paper's precision ratios; a short benchmark of every engine."""
     from caloquant._atomic import write_json_atomic
     from caloquant._logs import quiet_tool_logs
-    from caloquant.bench.precision import bench_precision
-    from caloquant.generation import generate_to_file
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import default_generator_path, shipped_auto_model
-    from caloquant.physics.api import run_validation
     from caloquant.precision import quantize, recipe_for
-    from caloquant.precision.pairs import summarize_pairs
+    from caloquant.workflows.bench.precision import bench_precision
+    from caloquant.workflows.generation import generate_to_file
+    from caloquant.workflows.pairs import summarize_pairs
+    from caloquant.workflows.validation import run_validation
 
     with quiet_tool_logs():
         gen = load_generator(default_generator_path())

@@ -25,9 +25,9 @@ def model_size_bytes(model_dir: str | os.PathLike[str]) -> int:
 def measure_model(model_dir: str, *, batch_size: int = 128, threads: int = 2, streams: int = 1,
                   repeats: int = 10, warmup: int = 2, seed: int = 1) -> dict[str, Any]:
     """Latency per batch (median, p99) and throughput; z drawn by the contract (energies 100-500 GeV)."""
-    from caloquant.bench.harness import peak_rss_mb
-    from caloquant.engines.contract import draw_energies, draw_latents, make_latent
+    from caloquant.contract import draw_energies, draw_latents, make_latent
     from caloquant.precision.modeldir import load_engine
+    from caloquant.workflows.bench.harness import peak_rss_mb
 
     engine = load_engine(model_dir, threads=threads, streams=streams)
     z = make_latent(draw_latents(seed, batch_size, engine.latent), draw_energies(seed, batch_size, 100.0, 500.0),

@@ -1,0 +1,75 @@
+"""OpenVINO CPU: fp32, bf16 (inference precision hint), fp16 (compressed weights, f32 compute), int8 (NNCF)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from caloquant.engines.base import Engine
+from caloquant.errors import InputValueError
+from caloquant.precision.calibration import calibration_latents
+from caloquant.precision.recipes import Int8StaticConfig, ToolDefaultsConfig
+from caloquant.precision.registry import EngineEntry, register_engine
+
+__all__ = ["ENTRY", "NNCF_CALIBRATION_METHODS"]
+
+NNCF_CALIBRATION_METHODS = ("minmax", "percentile")
+
+
+def _quantize(src: Any, recipe: Any, out: Path) -> dict[str, Any]:
+    import openvino as ov
+
+    from caloquant.engines.export import save_ir
+    from caloquant.precision.layer_map import openvino_layer_precisions
+
+    if isinstance(recipe, Int8StaticConfig) and recipe.calibration_method not in NNCF_CALIBRATION_METHODS:
+        raise InputValueError(f"calibration_method {recipe.calibration_method!r}: OpenVINO (NNCF) calibrates with "
+                              f"{' or '.join(NNCF_CALIBRATION_METHODS)}; entropy calibration is ONNX Runtime's")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = ov.convert_model(str(src.write_onnx(Path(tmp) / "fp32.onnx")))
+    info: dict[str, Any] = {}
+    if isinstance(recipe, Int8StaticConfig | ToolDefaultsConfig):
+        model, info["calibration"] = _nncf_int8(model, src, recipe)
+    save_ir(model, out, compress_to_fp16=recipe.precision == "fp16")
+    info.update(files=["model.xml", "model.bin"], layer_precisions=openvino_layer_precisions(model))
+    return info
+
+
+def _nncf_int8(model: Any, src: Any, recipe: Int8StaticConfig | ToolDefaultsConfig) -> tuple[Any, dict[str, Any]]:
+    import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+
+    z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, src.latent, src.energy_input)
+    dataset = nncf.Dataset([z[i : i + 1] for i in range(len(z))])
+    if isinstance(recipe, ToolDefaultsConfig):
+        return (nncf.quantize(model, dataset, subset_size=len(z)),
+                {"tool": f"nncf.quantize {nncf.__version__} (defaults)"})
+    advanced = AdvancedQuantizationParameters()
+    if recipe.calibration_method == "percentile":
+        from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+        advanced = AdvancedQuantizationParameters(
+            activations_range_estimator_params=RangeEstimatorParametersSet.MEAN_QUANTILE)
+    ignored = nncf.IgnoredScope(patterns=[r"/final/.*"], validate=False) if recipe.keep_output_float else None
+    quantized = nncf.quantize(
+        model, dataset, subset_size=len(z),
+        preset=nncf.QuantizationPreset.PERFORMANCE if recipe.symmetric else nncf.QuantizationPreset.MIXED,
+        ignored_scope=ignored, advanced_parameters=advanced)
+    return quantized, {"tool": f"nncf.quantize {nncf.__version__}",
+                       "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
+                       "ignored": [r"/final/.*"] if recipe.keep_output_float else []}
+
+
+def _load(path: Path, meta: dict[str, Any], threads: int, streams: int) -> Engine:
+    from caloquant.engines.openvino_engine import OpenVINOEngine
+
+    runtime = meta.get("runtime_precision", meta["precision"])  # auto: the fallback layers' precision
+    engine = OpenVINOEngine(path / "model.xml", runtime, threads=threads, streams=streams,
+                            latent=int(meta["latent"]), energy_input=meta.get("energy_input", "latent"))
+    engine.precision = meta["precision"]
+    return engine
+
+
+ENTRY = register_engine(EngineEntry("openvino", ("fp32", "bf16", "fp16", "int8"), _quantize, _load,
+                                    "OpenVINO CPU (NNCF for int8)"))
