@@ -10,6 +10,16 @@ import pytest
 from caloquant.simulator import default_simulator, draw_energies
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """Engines and searches set torch's thread count for the process; no test leaves it changed."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def small_showers() -> tuple[np.ndarray, np.ndarray]:
     """64 simulated showers (100-500 GeV), seed 3."""

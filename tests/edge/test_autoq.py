@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 from typer.testing import CliRunner
 
 from caloquant.cli.main import app
 
 
+@pytest.mark.slow  # starts the hls4ml C simulation
 def test_autoq_writes_front_choice_and_qonnx(tmp_path: Path) -> None:
     out = tmp_path / "aq"
     r = CliRunner().invoke(app, ["autoq", "-o", str(out), "--time-budget", "2", "--seeds", "1", "--qat-epochs", "2",
@@ -42,7 +44,7 @@ def test_unreachable_budget_saves_the_closest_and_exits_1(tmp_path: Path) -> Non
 
 
 def test_bad_options_exit_2(tmp_path: Path) -> None:
-    for args, msg in ((["--strategy", "genetic"], "--strategy 'genetic'"), (["--seeds", "a,b"], "--seeds"),
+    for args, msg in ((["--strategy", "genetic"], "strategies 'genetic'"), (["--seeds", "a,b"], "--seeds"),
                       (["--strategy", "hgq2"], "the HGQ2 peer is compared, not chosen"),
                       (["--target", "calorimeter"], "--target 'calorimeter'"),
                       (["--model", "x.safetensors"], "--model applies to --target generator")):

@@ -103,21 +103,21 @@ def test_bad_bit_widths_are_refused(tiny: Generator) -> None:
 
 def test_search_judges_candidates_by_physics_and_logs_them(tmp_path: Path, tiny: Generator) -> None:
     before = {k: v.clone() for k, v in tiny.state_dict().items()}
-    r = search_generator(tiny, tmp_path, time_budget_s=60, validation_size=200, reference_size=200, threads=1,
-                         proxy_showers=4)
+    r = search_generator(tiny, tmp_path, time_budget_s=1e6, max_trials=4, validation_size=200, reference_size=200,
+                         threads=1, proxy_showers=4)
     trials = [json.loads(x) for x in (tmp_path / "trials.jsonl").read_text().splitlines()]
-    assert len(trials) == len(r["trials"]) >= 1
+    assert len(trials) == len(r["trials"]) and 1 <= len(trials) <= 4
     assert r["trials"][0]["bits"]["dense"] == [16, 16]  # the search starts at 16 bits everywhere
-    chosen = r["chosen"]
-    assert chosen["passed"] == r["met"]
-    if r["met"]:
-        assert chosen["bops"] == min(t["bops"] for t in r["trials"] if t["passed"])
+    chosen, passing = r["chosen"], [t for t in r["trials"] if t["passed"]]
+    assert chosen["passed"] == r["met"] == bool(passing)
+    best = min(passing, key=lambda t: t["bops"]) if passing else min(r["trials"], key=lambda t: t["score"])
+    assert (chosen["bops"], chosen["score"]) == (best["bops"], best["score"])  # cheapest passing, else closest
     assert chosen["bops_reduction_vs_float32"] >= 4.0  # 16 bits or fewer everywhere
     assert all(torch.equal(v, tiny.state_dict()[k]) for k, v in before.items())  # the model is left as it was
 
 
 def test_too_short_time_budget_is_refused(tmp_path: Path, tiny: Generator) -> None:
-    with pytest.raises(InputValueError, match=r"--time-budget 0\.5 s is too short"):
+    with pytest.raises(InputValueError, match=r"time_budget_s 0\.5 s is too short"):
         search_generator(tiny, tmp_path, time_budget_s=0.5, validation_size=200, threads=1)
 
 

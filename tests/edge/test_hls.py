@@ -20,6 +20,7 @@ def trigger_and_data():
     return load_trigger(trigger_model_file()), load_dataset(trigger_features_file())
 
 
+@pytest.mark.slow  # starts the hls4ml C simulation
 def test_csim_is_bit_exact_on_every_test_shower(tmp_path: Path, trigger_and_data) -> None:
     from caloquant.edge.hls import export_hls, latency_estimate, verify_csim
     from caloquant.edge.quant import qat, standardise

@@ -16,8 +16,8 @@ from caloquant.precision.tuner import tune
 
 
 def test_tuner_saves_a_runnable_model_and_logs_every_trial(tmp_path: Path, tiny: Generator) -> None:
-    cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=15, calibration_size=32, threads=1,
-                     fallback="fp32")
+    cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, max_trials=3, calibration_size=32,
+                     threads=1, fallback="fp32")
     quantize(tiny, cfg, engine="openvino", out=tmp_path)
     trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
     meta = json.loads((tmp_path / "caloquant.json").read_text())
@@ -33,26 +33,13 @@ def test_tuner_saves_a_runnable_model_and_logs_every_trial(tmp_path: Path, tiny:
     assert x.shape == (8, 25, 25, 25) and np.isfinite(x).all()
 
 
-def test_no_int8_at_all_is_always_a_candidate(tmp_path: Path, tiny: Generator, monkeypatch) -> None:
+def test_no_int8_at_all_is_always_a_candidate(tmp_path: Path, tiny: Generator) -> None:
     """When int8 fails, the plain fallback model is judged and timed even after the budget ran out, so the
     tuner never returns something slower than no int8 at all."""
-    import time as real_time
-
-    from caloquant.precision import tuner
-
-    trials_log = tmp_path / "trials.jsonl"
-
-    class BudgetClock:  # the budget runs out once the first trial is logged, however fast this machine is
-        @staticmethod
-        def perf_counter() -> float:
-            spent = trials_log.exists() and trials_log.stat().st_size > 0
-            return real_time.perf_counter() + (1e7 if spent else 0.0)
-
-    monkeypatch.setattr(tuner, "time", BudgetClock)
-    cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, calibration_size=32, threads=1,
-                     fallback="fp32", k=0.5)  # a strict rule: int8 fails it, float32 in OpenVINO does not
+    cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, max_trials=1, calibration_size=32,
+                     threads=1, fallback="fp32", k=0.5)  # a strict rule: int8 fails it, float32 in OpenVINO does not
     result = tune(tiny, cfg, tmp_path)
-    assert result.stopped_by_budget and not result.trials[0].passed
+    assert result.stopped_by_budget and not result.trials[0].passed and len(result.trials) == 2
     no_int8 = [t for t in result.trials if set(t.kept) == set(result.layers)]
     assert len(no_int8) == 1 and no_int8[0].passed and no_int8[0].showers_per_s
     assert result.passed and result.chosen.showers_per_s >= no_int8[0].showers_per_s

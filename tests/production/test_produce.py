@@ -19,6 +19,8 @@ from caloquant.production.plan import ProductionParams
 from caloquant.production.run import produce
 from caloquant.production.worker import FAULT_ENV
 
+pytestmark = pytest.mark.slow  # every test here starts Dask (a local cluster or the CLI's)
+
 COUNT, SHARD = 96, 32
 
 
@@ -101,11 +103,10 @@ def test_cli_refuses_bad_input(weights: Path, tmp_path: Path, single_worker: tup
     runner = CliRunner()
     base = ["produce", "--model", str(weights), "-n", str(COUNT), "--seed", "5", "--batch-size", "16"]
     r = runner.invoke(app, [*base, "--shard-size", "0", "-o", str(tmp_path / "a")])
-    assert r.exit_code == 2 and "--shard-size 0" in r.output
-    t0 = time.perf_counter()
+    assert r.exit_code == 2 and "shard_size 0" in r.output
     r = runner.invoke(app, [*base, "--scheduler", "tcp://127.0.0.1:9", "-o", str(tmp_path / "b")])
     assert r.exit_code == 2 and "cannot reach the Dask scheduler" in r.output
-    assert time.perf_counter() - t0 < 20 and not (tmp_path / "b").exists()
+    assert not (tmp_path / "b").exists()
     r = runner.invoke(app, [*base, "--shard-size", "16", "-o", str(single_worker[0])])
     assert r.exit_code == 2 and "holds another production (differs in shard_size" in r.output
     assert _checksums(json.loads((single_worker[0] / "manifest.json").read_text())) == \

@@ -71,6 +71,7 @@ def test_missing_inputs_are_said_not_hidden(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@pytest.mark.slow  # starts chromium
 def test_report_renders_in_headless_chromium(results: Path, tmp_path: Path) -> None:
     html_path, _ = build_report(discover_inputs(results), results)
     dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

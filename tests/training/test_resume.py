@@ -78,7 +78,7 @@ def test_negative_warmup_is_refused() -> None:
 
     from caloquant.errors import InputValueError
 
-    with pytest.raises(InputValueError, match="--d-warmup -1"):
+    with pytest.raises(InputValueError, match="d_warmup -1"):
         TrainConfig(model="tiny", d_warmup=-1)
 
 
@@ -90,9 +90,9 @@ def test_resume_with_another_discriminator_input_is_refused(tmp_path: Path) -> N
     Trainer(tmp_path, TrainConfig(model="tiny", batch_size=4, steps=1, threads=1, d_input_power=0.5),
             SimulatorBatches(1)).run()
     linear = Trainer(tmp_path, TrainConfig(model="tiny", batch_size=4, steps=2, threads=1), SimulatorBatches(1))
-    with pytest.raises(CheckpointError, match=r"--d-input-power 0\.5, not 1\.0"):
+    with pytest.raises(CheckpointError, match=r"d_input_power 0\.5, not 1\.0"):
         linear.try_resume()
     assert Trainer(tmp_path, TrainConfig(model="tiny", batch_size=4, steps=2, threads=1, d_input_power=0.5),
                    SimulatorBatches(1)).try_resume()
-    with pytest.raises(InputValueError, match="--d-input-power 0"):
+    with pytest.raises(InputValueError, match="d_input_power 0"):
         TrainConfig(model="tiny", d_input_power=0.0)

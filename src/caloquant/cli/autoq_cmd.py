@@ -36,7 +36,7 @@ def autoq_cmd(
 ) -> None:
     """Search per-layer bit widths (weights, biases, activations, pruning) with QAT; writes the Pareto front,
     the chosen model (QONNX + weights) and autoq.json. Exit 1 if nothing meets the budget (closest saved)."""
-    from caloquant.edge.autoq import run_autoq
+    from caloquant.edge.autoq import autoq_failure, run_autoq
     from caloquant.errors import InputValueError
 
     if target not in ("trigger", "generator"):
@@ -76,33 +76,21 @@ def autoq_cmd(
         console.print(f"hls4ml C simulation: {c['events_bit_exact']}/{c['n_events']} test showers bit-exact "
                       f"(max {c['max_diff_lsb']:g} LSB); estimated latency {fw['estimates']['latency_cycles']} "
                       f"cycles at {fw['estimates']['clock_ns']:g} ns -> {fw['project']}")
-    if not r["met_budget"]:
-        console.print(f"[bold red]no candidate passed within {r['bops_budget']:.0f} BOPs[/]; saved the closest")
-        raise typer.Exit(1)
-    if not r["chosen"]["test_passed"]:
-        console.print("[bold red]the chosen model fails the rule on the test split[/]")
-        raise typer.Exit(1)
-    if fw and fw["csim"]["max_diff_lsb"] > 1:
-        console.print("[bold red]hls4ml C simulation disagrees with the quantized model by more than 1 LSB[/]")
+    failure = autoq_failure(r)
+    if failure:
+        console.print(f"[bold red]{failure}[/]")
         raise typer.Exit(1)
 
 
 def _generator(out: Path, model: str | None, budget: float | None, time_budget: float | None,
                hls4ml: bool | None) -> None:
-    from caloquant.edge.autoq import generator_hls_check, run_autoq_generator
-    from caloquant.errors import InputValueError
-
-    if hls4ml:
-        missing = generator_hls_check(model)
-        if missing:
-            raise InputValueError(f"hls4ml cannot build the generator: no layer for {len(missing)} nodes: "
-                                  f"{', '.join(missing)}; run with --no-hls4ml (QONNX is still written)")
+    from caloquant.edge.autoq import autoq_failure, run_autoq_generator
 
     def show(t) -> None:
         console.print(f"proxy budget {t.proxy_budget:.2e}: {t.bops:.3g} BOPs, score {t.score:.2f} "
                       f"{'pass' if t.passed else 'fail, worst ' + t.worst} ({t.seconds:.0f} s)")
 
-    r = run_autoq_generator(out, model=model, bops_budget=budget,
+    r = run_autoq_generator(out, model=model, bops_budget=budget, hls=bool(hls4ml),
                             time_budget_s=900.0 if time_budget is None else time_budget, on_trial=show,
                             log=lambda m: console.print(f"[dim]{m}[/]"))
     c = r["chosen"]
@@ -110,8 +98,9 @@ def _generator(out: Path, model: str | None, budget: float | None, time_budget: 
                   f"float32, {c['bops_reduction_vs_fixed16']:.2f}x fewer than 16-bit fixed point; physics score "
                   f"{c['score']:.2f} ({'compatible' if c['passed'] else 'NOT compatible, worst ' + c['worst']}) "
                   f"-> {out / 'autoq.json'}")
-    if not r["met_budget"]:
-        console.print("[bold red]no physics-compatible configuration within the budget[/]; saved the closest")
+    failure = autoq_failure(r)
+    if failure:
+        console.print(f"[bold red]{failure}[/]")
         raise typer.Exit(1)
 
 

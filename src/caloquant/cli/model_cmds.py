@@ -67,26 +67,12 @@ def export(
     model: Annotated[Path | None, typer.Option(help="Weights file or directory (default: shipped).")] = None,
 ) -> None:
     """Export the generator (input z, dynamic batch) and check it against PyTorch."""
-    from caloquant.engines.export import EXPORT_FORMATS, export_onnx, export_openvino, verify_export
-    from caloquant.errors import InputValueError
-    from caloquant.models.io import load_generator
-    from caloquant.models.shipped import resolve_generator_path
+    from caloquant.workflows.export import export_generator
 
-    if fmt not in EXPORT_FORMATS:
-        raise InputValueError(f"--format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
-    gen = load_generator(resolve_generator_path(model))
-    from caloquant._atomic import ensure_dir
-
-    ensure_dir(out)
-    onnx_path = export_onnx(gen, out / "model.onnx")
-    path = onnx_path if fmt == "onnx" else export_openvino(onnx_path, out)
-    if fmt == "openvino":
-        onnx_path.unlink()
-    check = verify_export(gen, path, fmt)
-    rel = check["max_abs_diff"] / check["max_abs_output"]
-    console.print(f"wrote {path}; max |difference| from PyTorch = {check['max_abs_diff']:.3g} GeV "
-                  f"({rel:.2g} of max |output|, limit 1e-5)")
-    if rel > 1e-5:
+    r = export_generator(model, out, fmt=fmt)
+    console.print(f"wrote {r['path']}; max |difference| from PyTorch = {r['max_abs_diff']:.3g} GeV "
+                  f"({r['relative']:.2g} of max |output|, limit {r['tolerance']:g})")
+    if not r["passed"]:
         raise typer.Exit(1)
 
 

@@ -4,7 +4,6 @@ numbers and its QONNX export."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import numpy as np
 
 from caloquant.edge.search import Trial, evaluate_config, gradient_search, pareto_front, random_search
 from caloquant.errors import InputValueError
+from caloquant.precision.search import TrialLog, choose
 
 __all__ = ["STRATEGIES", "generator_hls_check", "run_autoq", "run_autoq_generator"]
 
@@ -32,7 +32,7 @@ STRATEGIES: dict[str, Callable[..., list[Trial]]] = {"random": random_search, "g
 def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, time_budget_s: float = 120.0,
               seeds: tuple[int, ...] = (1, 2, 3), strategies: tuple[str, ...] = ("random", "gradient", "hgq2"),
               qat_epochs: int = 15, final_epochs: int = 45, max_finalists: int = 5, margin: float = 0.7,
-              hls: bool = True,
+              hls: bool = True, max_trials: int | None = None,
               on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
     """margin: the chosen candidate's validation score must be at most this (1 = just passing), so that the
     cheapest of many noisy trials still passes on the untouched test split (the winner's curse)."""
@@ -45,39 +45,31 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
 
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
-        raise InputValueError(f"--strategy {unknown[0]!r}: expected one of {', '.join(STRATEGIES)}")
+        raise InputValueError(f"strategies {unknown[0]!r}: expected one of {', '.join(STRATEGIES)}")
     if not set(strategies) - {"hgq2"}:
-        raise InputValueError("--strategy hgq2 alone: the HGQ2 peer is compared, not chosen; add random or gradient")
-    for name, value in (("--qat-epochs", qat_epochs), ("--final-epochs", final_epochs)):
+        raise InputValueError("strategies hgq2 alone: the HGQ2 peer is compared, not chosen; add random or gradient")
+    for name, value in (("qat_epochs", qat_epochs), ("final_epochs", final_epochs)):
         if value < 1:
             raise InputValueError(f"{name} {value}: must be a positive number of epochs")
     if not 0 < margin <= 1:
-        raise InputValueError(f"--margin {margin:g}: must be in (0, 1]")
+        raise InputValueError(f"margin {margin:g}: must be in (0, 1]")
     if time_budget_s <= 0:
-        raise InputValueError(f"--time-budget {time_budget_s:g}: must be positive")
+        raise InputValueError(f"time_budget_s {time_budget_s:g}: must be positive")
     out = ensure_dir(out)
     float_model = load_trigger(trigger_model_file())
     data = load_dataset(trigger_features_file())
     ref32, ref16 = float_reference_cost(float_model), float_reference_cost(float_model, 16)
     budget = bops_budget if bops_budget is not None else ref32["bops"] / 50
     if budget <= 0:
-        raise InputValueError(f"--budget {budget:g}: must be a positive number of BOPs")
+        raise InputValueError(f"bops_budget {budget:g}: must be a positive number of BOPs")
     trials: list[Trial] = []
-    log = out / "trials.jsonl"
-    log.unlink(missing_ok=True)
+    trial_log = TrialLog(out / "trials.jsonl", on_trial)
     runs = []
     for strategy in strategies:
         for seed in seeds:
             t0 = time.perf_counter()
-
-            def record(t: Trial) -> None:
-                with log.open("a") as fh:
-                    fh.write(json.dumps(asdict(t)) + "\n")
-                if on_trial:
-                    on_trial(t)
-
             found = STRATEGIES[strategy](float_model, data, budget_s=time_budget_s, seed=seed, qat_epochs=qat_epochs,
-                                         on_trial=record)
+                                         max_trials=max_trials, on_trial=trial_log.record)
             trials += found
             ok = [t for t in found if t.passed and t.bops <= budget]
             runs.append({"strategy": strategy, "seed": seed, "trials": len(found),
@@ -106,8 +98,11 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
             break
     met = chosen is not None
     if chosen is None:  # nothing within budget survives: the closest candidate, trained the same way
-        chosen = min(within or ours, key=lambda t: (t.score, t.bops))
-        _, model = retrain(chosen)
+        closest: Trial = choose(within or ours, passed=lambda t: False, cost=lambda t: t.bops,
+                                closeness=lambda t: (t.score, t.bops))[0]
+        chosen = closest
+        _, model = retrain(closest)
+    assert chosen is not None
     cfg = config_of(chosen)
     final, model = evaluate_config(cfg, float_model, data, strategy=chosen.strategy, seed=chosen.seed,
                                    qat_epochs=0, split="test", model=model)
@@ -147,13 +142,34 @@ def generator_hls_check(model: str | os.PathLike[str] | None) -> list[str]:
         return hls_unsupported(export_onnx(load_generator(resolve_generator_path(model)), Path(tmp) / "g.onnx"))
 
 
+def autoq_failure(result: dict[str, Any]) -> str | None:
+    """Why a search result must not be used (None: it may): nothing met the budget, the chosen trigger
+    fails the rule on the test split, or its hls4ml C simulation is more than 1 LSB off."""
+    if not result["met_budget"]:
+        budget = result.get("bops_budget")
+        return (f"no candidate passed within {budget:.0f} BOPs; saved the closest" if budget is not None
+                else "no candidate passed the rule; saved the closest")
+    if "test_passed" in result["chosen"] and not result["chosen"]["test_passed"]:
+        return "the chosen model fails the rule on the test split"
+    firmware = result.get("hls4ml")
+    if isinstance(firmware, dict) and firmware["csim"]["max_diff_lsb"] > 1:
+        return "hls4ml C simulation disagrees with the quantized model by more than 1 LSB"
+    return None
+
+
 def run_autoq_generator(out: str | os.PathLike[str], *, model: str | os.PathLike[str] | None = None,
                         bops_budget: float | None = None, time_budget_s: float = 900.0,
-                        validation_size: int = 2000, seed: int = 7,
+                        validation_size: int = 2000, seed: int = 7, hls: bool = False, max_trials: int | None = None,
                         on_trial: Callable[[Any], None] | None = None,
                         log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Bit widths for the generator judged by the physics rule; autoq.json, trials, plot and the chosen
-    model's QONNX in out."""
+    model's QONNX in out. ``hls``: refuse up front, naming the layers, since hls4ml cannot build the
+    generator (QONNX is written regardless)."""
+    if hls:
+        missing = generator_hls_check(model)
+        if missing:
+            raise InputValueError(f"hls4ml cannot build the generator: no layer for {len(missing)} nodes: "
+                                  f"{', '.join(missing)}; run without hls (QONNX is still written)")
     from caloquant._atomic import ensure_dir, write_json_atomic
     from caloquant.edge.generator_bits import search_generator, write_qonnx
     from caloquant.metadata import metadata
@@ -161,14 +177,14 @@ def run_autoq_generator(out: str | os.PathLike[str], *, model: str | os.PathLike
     from caloquant.models.shipped import file_sha256, resolve_generator_path
 
     if time_budget_s <= 0:
-        raise InputValueError(f"--time-budget {time_budget_s:g}: must be positive")
+        raise InputValueError(f"time_budget_s {time_budget_s:g}: must be positive")
     if bops_budget is not None and bops_budget <= 0:
-        raise InputValueError(f"--budget {bops_budget:g}: must be a positive number of BOPs")
+        raise InputValueError(f"bops_budget {bops_budget:g}: must be a positive number of BOPs")
     path = resolve_generator_path(model)
     gen = load_generator(path)
     out = ensure_dir(out)
     r = search_generator(gen, out, time_budget_s=time_budget_s, validation_size=validation_size, seed=seed,
-                         on_trial=on_trial, log=log)
+                         max_trials=max_trials, on_trial=on_trial, log=log)
     chosen = r["chosen"]
     r["bops_budget"] = bops_budget
     r["met_budget"] = r["met"] and (bops_budget is None or chosen["bops"] <= bops_budget)

@@ -17,7 +17,6 @@ error first), and bisect the budget with the physics rule; the cheapest passing 
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from collections.abc import Callable
@@ -226,15 +225,17 @@ class GenTrial:
 
 def search_generator(gen: Generator, out: Path, *, time_budget_s: float = 900.0, validation_size: int = 2000,
                      reference_size: int = 10000, seed: int = 7, threads: int = 2, proxy_showers: int = 8,
+                     max_trials: int | None = None,
                      on_trial: Callable[[GenTrial], None] | None = None,
                      log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Bisect the proxy error budget with the physics rule; returns the result written to out/autoq.json."""
     from caloquant.engines.torch_engine import TorchEngine
     from caloquant.precision.calibration import calibration_latents
     from caloquant.precision.judge import PhysicsJudge
+    from caloquant.precision.search import SearchBudget, TrialLog, choose
 
     say = log or (lambda _m: None)
-    t_start = time.perf_counter()
+    search_budget = SearchBudget(time_budget_s, max_trials)
     torch.set_num_threads(threads)
     gen = gen.eval()
     macs = layer_macs(gen)
@@ -249,14 +250,13 @@ def search_generator(gen: Generator, out: Path, *, time_budget_s: float = 900.0,
     n_passes = len(macs) * len(WIDTHS) * 2
     needed = n_passes * (time.perf_counter() - t0) + 3 * judge.reference_seconds
     if time_budget_s < needed + judge.reference_seconds:
-        raise InputValueError(f"--time-budget {time_budget_s:g} s is too short: the sensitivity pass and three "
+        raise InputValueError(f"time_budget_s {time_budget_s:g} s is too short: the sensitivity pass and three "
                               f"trials take about {needed:.0f} s for {validation_size} showers on this machine")
     say(f"layer sensitivities: {len(macs)} layers x {len(WIDTHS)} widths x (weight, input), "
         f"about {n_passes * (time.perf_counter() - t0):.0f} s")
     sens = sensitivities(gen, ranges, z_proxy)
-    trials: list[GenTrial] = []
-    log_path = out / "trials.jsonl"
-    log_path.unlink(missing_ok=True)
+    trial_log = TrialLog(out / "trials.jsonl", on_trial)
+    trials: list[GenTrial] = trial_log.trials
 
     def evaluate(budget: float) -> GenTrial:
         t0 = time.perf_counter()
@@ -265,12 +265,7 @@ def search_generator(gen: Generator, out: Path, *, time_budget_s: float = 900.0,
         c = cost(bits, gen, macs)
         t = GenTrial(budget, {n: list(b) for n, b in bits.items()}, c["bops"], c["energy_pj"], c["weight_bits"],
                      score < 1.0, score, worst, time.perf_counter() - t0)
-        trials.append(t)
-        with log_path.open("a") as fh:
-            fh.write(json.dumps(asdict(t)) + "\n")
-        if on_trial:
-            on_trial(t)
-        return t
+        return trial_log.record(t)
 
     # bracket: the 16-bit start (proxy error of 16 bits everywhere) must pass; then widen the budget by
     # decades until a candidate fails, then bisect in log space
@@ -278,26 +273,26 @@ def search_generator(gen: Generator, out: Path, *, time_budget_s: float = 900.0,
     lo_t = evaluate(base)
     lo, hi = (base, None) if lo_t.passed else (None, base)
     budget = base * 10
-    while lo is not None and hi is None and time.perf_counter() - t_start < time_budget_s:
+    while lo is not None and hi is None and not search_budget.spent(len(trials)):
         t = evaluate(budget)
         if t.passed:
             lo, budget = budget, budget * 10
         else:
             hi = budget
-    while lo is not None and hi is not None and hi / lo > 1.15 and time.perf_counter() - t_start < time_budget_s:
+    while lo is not None and hi is not None and hi / lo > 1.15 and not search_budget.spent(len(trials)):
         mid = math.sqrt(lo * hi)
         if evaluate(mid).passed:
             lo = mid
         else:
             hi = mid
-    passing = [t for t in trials if t.passed]
-    chosen = min(passing, key=lambda t: t.bops) if passing else min(trials, key=lambda t: t.score)
+    chosen, met = choose(trials, passed=lambda t: t.passed, cost=lambda t: t.bops, closeness=lambda t: t.score)
     ref32, ref16 = float_cost(gen, macs), float_cost(gen, macs, 16)
-    return {"kind": "autoq generator", "time_budget_s": time_budget_s, "seconds": time.perf_counter() - t_start,
+    return {"kind": "autoq generator", "time_budget_s": time_budget_s, "max_trials": max_trials,
+            "seconds": search_budget.elapsed,
             "rule": judge.rule(), "quantizers": "per-tensor power-of-two fixed point, symmetric narrow; "
             "weights and every layer input; BatchNorm and output ReLU in float", "widths": list(WIDTHS),
             "macs_per_shower": sum(macs.values()), "float32": ref32, "fixed16": ref16,
-            "met": bool(passing), "stopped_by_time_budget": time.perf_counter() - t_start >= time_budget_s,
+            "met": met, "stopped_by_time_budget": search_budget.spent(len(trials)),
             "trials": [asdict(t) for t in trials],
             "chosen": {**asdict(chosen), "bops_reduction_vs_float32": ref32["bops"] / chosen.bops,
                        "bops_reduction_vs_fixed16": ref16["bops"] / chosen.bops,

@@ -73,17 +73,18 @@ def _predict(model: Any, float_model: Any, x_raw: np.ndarray) -> tuple[np.ndarra
 
 
 def hgq_search(float_model: Any, data: Any, *, budget_s: float, seed: int, qat_epochs: int = 15,
-               on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
+               max_trials: int | None = None, on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
     """Sweep HGQ2's beta until the budget is spent; each result judged on the validation split."""
     from caloquant.edge.search import _float_metrics
     from caloquant.edge.train import paired_difference
+    from caloquant.precision.search import SearchBudget
 
     rng = np.random.default_rng(seed)
     trials: list[Trial] = []
     part = data.part("validation")
     pf, mf = _float_metrics(float_model, part)
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < budget_s:
+    budget = SearchBudget(budget_s, max_trials)
+    while not budget.spent(len(trials)):
         t1 = time.perf_counter()
         beta = float(10 ** rng.uniform(-7, -4))
         model, ebops = train_hgq(float_model, data, beta=beta, seed=seed + len(trials), epochs=max(qat_epochs, 1) * 2)

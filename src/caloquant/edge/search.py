@@ -20,6 +20,7 @@ import torch
 
 from caloquant.edge.quant import LayerBits, QuantConfig, build_quant_trigger, predict_quant, qat, quant_cost
 from caloquant.edge.train import paired_difference, predict
+from caloquant.precision.search import SearchBudget
 
 __all__ = ["Trial", "accept", "evaluate_config", "gradient_search", "pareto_front", "random_search"]
 
@@ -84,13 +85,13 @@ def _sample(rng: np.random.Generator, n_layers: int) -> QuantConfig:
 
 
 def random_search(float_model: Any, data: Any, *, budget_s: float, seed: int, qat_epochs: int = 15,
-                  on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
+                  max_trials: int | None = None, on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
     """Uniform sampling of per-layer widths and sparsities until the time budget is spent."""
     rng = np.random.default_rng(seed)
     n_layers = sum(isinstance(m, torch.nn.Linear) for m in float_model.modules())
     trials: list[Trial] = []
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < budget_s:
+    budget = SearchBudget(budget_s, max_trials)
+    while not budget.spent(len(trials)):
         trial, _ = evaluate_config(_sample(rng, n_layers), float_model, data, strategy="random", seed=seed,
                                    qat_epochs=qat_epochs)
         trials.append(trial)
@@ -170,13 +171,14 @@ def _learned_config(float_model: Any, data: Any, *, lam: float, sparsity: float,
 
 
 def gradient_search(float_model: Any, data: Any, *, budget_s: float, seed: int, qat_epochs: int = 15,
-                    learn_epochs: int = 10, on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
+                    learn_epochs: int = 10, max_trials: int | None = None,
+                    on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
     """Sweep the cost penalty (and pruning) until the budget is spent; each learned configuration is
     fine-tuned and judged exactly like a sampled one."""
     rng = np.random.default_rng(seed)
     trials: list[Trial] = []
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < budget_s:
+    budget = SearchBudget(budget_s, max_trials)
+    while not budget.spent(len(trials)):
         lam = float(10 ** rng.uniform(-1.5, 1.0))
         sparsity = float(rng.choice([0.0, 0.25, 0.5, 0.75]))
         cfg = _learned_config(float_model, data, lam=lam, sparsity=sparsity, seed=seed + len(trials),

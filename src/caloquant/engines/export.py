@@ -82,7 +82,7 @@ def verify_export(gen: Any, path: str | os.PathLike[str], fmt: str, *, batch: in
     import torch
 
     if fmt not in EXPORT_FORMATS:
-        raise InputValueError(f"--format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+        raise InputValueError(f"format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     z = np.random.default_rng(seed).standard_normal((batch, gen.cfg.latent)).astype(np.float32) * 3.0
     with torch.no_grad():
         ref = gen.eval()(torch.from_numpy(z)).numpy()

@@ -47,9 +47,9 @@ def resolve_generator_path(model: str | os.PathLike[str] | None) -> Path:
         for name in _DIR_CANDIDATES:
             if (path / name).is_file():
                 return path / name
-        raise CheckpointError(f"--model {path}: directory holds none of {', '.join(_DIR_CANDIDATES)}")
+        raise CheckpointError(f"model {path}: directory holds none of {', '.join(_DIR_CANDIDATES)}")
     if not path.exists():
-        raise CheckpointError(f"--model {path}: no such file or directory")
+        raise CheckpointError(f"model {path}: no such file or directory")
     return path
 
 

@@ -90,7 +90,7 @@ def read_spec(path: str | os.PathLike[str]) -> ModelSpec:
     try:
         text = path.read_bytes()
     except FileNotFoundError:
-        raise InputValueError(f"--spec {path}: no such file") from None
+        raise InputValueError(f"spec {path}: no such file") from None
     try:
         if path.suffix.lower() == ".json":
             raw = json.loads(text)
@@ -99,17 +99,17 @@ def read_spec(path: str | os.PathLike[str]) -> ModelSpec:
 
             raw = tomllib.loads(text.decode())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputValueError(f"--spec {path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} "
+        raise InputValueError(f"spec {path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} "
                               f"({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):
-        raise InputValueError(f"--spec {path}: expected a table of keys")
+        raise InputValueError(f"spec {path}: expected a table of keys")
     known = {f for f in ModelSpec.__dataclass_fields__ if f != "source"}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise InputValueError(f"--spec {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        raise InputValueError(f"spec {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
     for key in ("latent_input", "latent_size"):
         if key not in raw:
-            raise InputValueError(f"--spec {path}: missing required key {key!r}")
+            raise InputValueError(f"spec {path}: missing required key {key!r}")
     try:
         if "output_shape" in raw:
             raw["output_shape"] = tuple(int(d) for d in raw["output_shape"])
@@ -122,7 +122,7 @@ def read_spec(path: str | os.PathLike[str]) -> ModelSpec:
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InputValueError):
             raise
-        raise InputValueError(f"--spec {path}: a value has the wrong type ({exc})") from None
+        raise InputValueError(f"spec {path}: a value has the wrong type ({exc})") from None
 
 
 @dataclass
@@ -160,13 +160,13 @@ def load_user_onnx(onnx_path: str | os.PathLike[str], spec: ModelSpec | str | os
     path = Path(onnx_path)
     spec = spec if isinstance(spec, ModelSpec) else read_spec(spec)
     if not path.is_file():
-        raise CheckpointError(f"--model {path}: no such file")
+        raise CheckpointError(f"model {path}: no such file")
     try:
         model = onnx.load(str(path))
     except Exception as exc:  # protobuf's DecodeError and friends
-        raise CheckpointError(f"--model {path}: not an ONNX model ({exc.__class__.__name__})") from None
+        raise CheckpointError(f"model {path}: not an ONNX model ({exc.__class__.__name__})") from None
     if not model.graph.node:
-        raise CheckpointError(f"--model {path}: not an ONNX model (empty graph)")
+        raise CheckpointError(f"model {path}: not an ONNX model (empty graph)")
     wrapped = _wrap(model, spec, path)
     checks = _test_run(wrapped, spec, path)
     return UserOnnxModel(path, spec, wrapped, checks)
@@ -177,11 +177,11 @@ def _float_input(model: Any, name: str, path: Path, spec: ModelSpec) -> list[int
 
     inputs = {i.name: i for i in model.graph.input}
     if name not in inputs:
-        raise CheckpointError(f"--model {path}: no input named {name!r} (inputs: {', '.join(inputs)}); "
+        raise CheckpointError(f"model {path}: no input named {name!r} (inputs: {', '.join(inputs)}); "
                               f"check {spec.source or 'the spec'}")
     t = inputs[name].type.tensor_type
     if t.elem_type != onnx.TensorProto.FLOAT:
-        raise CheckpointError(f"--model {path}: input {name!r} is {onnx.TensorProto.DataType.Name(t.elem_type)}, "
+        raise CheckpointError(f"model {path}: input {name!r} is {onnx.TensorProto.DataType.Name(t.elem_type)}, "
                               "caloquant feeds float32")
     return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
 
@@ -192,11 +192,11 @@ def _wrap(model: Any, spec: ModelSpec, path: Path) -> Any:
 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if opset < _MIN_OPSET:
-        raise CheckpointError(f"--model {path}: ONNX opset {opset}; caloquant needs opset {_MIN_OPSET} or newer "
+        raise CheckpointError(f"model {path}: ONNX opset {opset}; caloquant needs opset {_MIN_OPSET} or newer "
                               "(re-export, or convert with onnx.version_converter)")
     latent_dims = _float_input(model, spec.latent_input, path, spec)
     if len(latent_dims) != 2 or (isinstance(latent_dims[1], int) and latent_dims[1] not in (0, spec.latent_size)):
-        raise CheckpointError(f"--model {path}: input {spec.latent_input!r} has shape {latent_dims}, spec says "
+        raise CheckpointError(f"model {path}: input {spec.latent_input!r} has shape {latent_dims}, spec says "
                               f"(batch, {spec.latent_size})")
     expected = {spec.latent_input}
     energy_rank = 0
@@ -204,19 +204,19 @@ def _wrap(model: Any, spec: ModelSpec, path: Path) -> Any:
         energy_dims = _float_input(model, spec.energy_input_name, path, spec)
         if len(energy_dims) not in (1, 2) or (len(energy_dims) == 2 and energy_dims[1] not in (1, "?")
                                              and isinstance(energy_dims[1], int)):
-            raise CheckpointError(f"--model {path}: energy input {spec.energy_input_name!r} has shape "
+            raise CheckpointError(f"model {path}: energy input {spec.energy_input_name!r} has shape "
                                   f"{energy_dims}; expected (batch,) or (batch, 1)")
         energy_rank = len(energy_dims)
         expected.add(spec.energy_input_name)
     initializers = {i.name for i in model.graph.initializer}
     extra = [i.name for i in model.graph.input if i.name not in expected and i.name not in initializers]
     if extra:
-        raise CheckpointError(f"--model {path}: input {extra[0]!r} is not described by the spec "
+        raise CheckpointError(f"model {path}: input {extra[0]!r} is not described by the spec "
                               f"(latent_input {spec.latent_input!r}, energy_input {spec.energy_input!r})")
     outputs = [o.name for o in model.graph.output]
     out_name = spec.output or outputs[0]
     if out_name not in outputs:
-        raise CheckpointError(f"--model {path}: no output named {out_name!r} (outputs: {', '.join(outputs)})")
+        raise CheckpointError(f"model {path}: no output named {out_name!r} (outputs: {', '.join(outputs)})")
 
     user = onnx.compose.add_prefix(model, "user/")
     g = user.graph
@@ -268,7 +268,7 @@ def _wrap(model: Any, spec: ModelSpec, path: Path) -> Any:
     try:
         onnx.checker.check_model(wrapped)
     except onnx.checker.ValidationError as exc:
-        raise CheckpointError(f"--model {path}: the wrapped graph is invalid ({str(exc).splitlines()[0]})") from None
+        raise CheckpointError(f"model {path}: the wrapped graph is invalid ({str(exc).splitlines()[0]})") from None
     return wrapped
 
 
@@ -288,10 +288,10 @@ def _test_run(proto: Any, spec: ModelSpec, path: Path) -> dict[str, Any]:
         out = sess.run(["showers"], {"z": z})[0]
     except Exception as exc:  # ORT raises Fail/InvalidArgument/RuntimeException with multi-line text
         msg = str(exc).splitlines()[0][:200]
-        raise CheckpointError(f"--model {path}: does not run as the spec describes it ({msg})") from None
+        raise CheckpointError(f"model {path}: does not run as the spec describes it ({msg})") from None
     if out.shape != (2, *_SHOWER):
-        raise CheckpointError(f"--model {path}: returns {out.shape[1:]} per shower after the spec's reshape, "
+        raise CheckpointError(f"model {path}: returns {out.shape[1:]} per shower after the spec's reshape, "
                               "not a 25 x 25 x 25 shower")
     if not np.isfinite(out).all():
-        raise CheckpointError(f"--model {path}: returns non-finite cell energies on ordinary inputs")
+        raise CheckpointError(f"model {path}: returns non-finite cell energies on ordinary inputs")
     return {"test_batch_energy_gev": float(out.sum() / 2)}

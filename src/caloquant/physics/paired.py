@@ -30,10 +30,10 @@ class PairedAccumulator:
 
     def add(self, a: np.ndarray, ep_a: np.ndarray, b: np.ndarray, ep_b: np.ndarray) -> None:
         if a.shape != b.shape:
-            raise DataFormatError(f"--paired: chunk shapes differ ({a.shape} vs {b.shape})")
+            raise DataFormatError(f"paired: chunk shapes differ ({a.shape} vs {b.shape})")
         if not np.allclose(ep_a, ep_b, rtol=1e-5):
             i = int(np.flatnonzero(~np.isclose(ep_a, ep_b, rtol=1e-5))[0])
-            raise DataFormatError(f"--paired: event {self.n + i} has Ep {ep_a[i]:.6g} GeV in the samples and "
+            raise DataFormatError(f"paired: event {self.n + i} has Ep {ep_a[i]:.6g} GeV in the samples and "
                                   f"{ep_b[i]:.6g} GeV in the reference; paired files must match by index")
         diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
         self.abs_sum.append(diff.sum(axis=(1, 2, 3)))

@@ -106,7 +106,7 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     t0 = time.perf_counter()
     src_s, src_r = open_showers(samples), open_showers(reference)
     if cfg.paired and src_s.n_showers != src_r.n_showers:
-        raise DataFormatError(f"--paired: {samples} holds {src_s.n_showers} showers but {reference} holds "
+        raise DataFormatError(f"paired: {samples} holds {src_s.n_showers} showers but {reference} holds "
                               f"{src_r.n_showers}; paired files must match by index")
     bins = _bins(src_s.energies(), src_r.energies())
     total = src_s.n_showers + src_r.n_showers

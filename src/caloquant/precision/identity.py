@@ -20,7 +20,7 @@ class EnergyRangeWarning(UserWarning):
 def check_trained_range(lo: float, hi: float, trained: tuple[float, float] | None, *, strict: bool) -> None:
     if trained is None or (lo >= trained[0] and hi <= trained[1]):
         return
-    msg = f"--energy {lo:g}:{hi:g} GeV is outside the trained range {trained[0]:g}:{trained[1]:g} GeV"
+    msg = f"energy {lo:g}:{hi:g} GeV is outside the trained range {trained[0]:g}:{trained[1]:g} GeV"
     if strict:
         raise InputValueError(msg)
     warnings.warn(msg + "; showers are extrapolations", EnergyRangeWarning, stacklevel=2)
@@ -41,7 +41,7 @@ def model_identity(model: str | os.PathLike[str] | None,
         from caloquant.models.user_onnx import read_spec
 
         if spec is None:
-            raise InputValueError(f"--model {model}: a user ONNX generator needs --spec (its input and output "
+            raise InputValueError(f"model {model}: a user ONNX generator needs spec (its input and output "
                                   "layout; see docs/precision.md)")
         trained = read_spec(spec).energy_range_gev
         return (file_sha256(model) if model is not None and Path(model).is_file() else ""), trained

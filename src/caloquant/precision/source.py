@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FloatModel", "as_float_model", "open_float_model"]
+__all__ = ["FloatModel", "as_float_model", "open_float_model", "portable_path"]
+
+
+def portable_path(path: str | os.PathLike[str]) -> str:
+    """How caloquant.json names a source model without a machine's folders: 'caloquant/resources/NAME' for
+    a shipped file, the path relative to the working directory when below it, else the file name (the
+    sha256 beside it identifies the weights)."""
+    resolved = Path(path).resolve()
+    package = Path(__file__).resolve().parents[1]
+    for base, prefix in ((package, "caloquant/"), (Path.cwd().resolve(), "")):
+        if resolved.is_relative_to(base):
+            return prefix + resolved.relative_to(base).as_posix()
+    return resolved.name
 
 
 @dataclass
@@ -75,18 +87,18 @@ def as_float_model(model: Any) -> FloatModel:
 
 def open_float_model(model: str | os.PathLike[str] | None,
                      spec: str | os.PathLike[str] | None = None) -> tuple[FloatModel, dict[str, Any]]:
-    """Load what ``--model``/``--spec`` name, with the provenance ``caloquant.json`` records about it."""
+    """Load what ``model`` (and ``spec``) name, with the provenance ``caloquant.json`` records about it."""
     from caloquant.errors import InputValueError
     from caloquant.models.shipped import file_sha256, resolve_generator_path
 
     if (model is not None and Path(model).suffix.lower() == ".onnx") or spec is not None:
         if model is None or spec is None:
-            raise InputValueError("a user ONNX generator needs both --model FILE.onnx and --spec FILE "
+            raise InputValueError("a user ONNX generator needs both model FILE.onnx and spec FILE "
                                   "(see docs/precision.md, 'Bring your own model')")
         from caloquant.models.user_onnx import load_user_onnx
 
         user = load_user_onnx(model, spec)
-        source = {"path": str(model), "sha256": file_sha256(model), "kind": "user onnx",
+        source = {"path": portable_path(model), "sha256": file_sha256(model), "kind": "user onnx",
                   "energy_range_gev": list(user.spec.energy_range_gev) if user.spec.energy_range_gev else None,
                   "spec": user.spec.to_json()}
         return as_float_model(user), source
@@ -94,6 +106,6 @@ def open_float_model(model: str | os.PathLike[str] | None,
 
     path = resolve_generator_path(model)
     info = read_metadata(path)["info"]
-    source = {"path": str(path), "sha256": file_sha256(path), "kind": "caloquant generator",
+    source = {"path": portable_path(path), "sha256": file_sha256(path), "kind": "caloquant generator",
               "energy_range_gev": info.get("energy_range_gev"), "step": info.get("step")}
     return as_float_model(load_generator(path)), source

@@ -13,11 +13,10 @@ search; the best passing model is always saved, or the closest one with a clear 
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 from caloquant.errors import InputValueError
 from caloquant.precision.judge import PhysicsJudge
 from caloquant.precision.recipes import AutoConfig
+from caloquant.precision.search import SearchBudget, TrialLog, choose
 
 __all__ = ["TuneResult", "quantize_auto", "tune"]
 
@@ -63,7 +63,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
 
     src = as_float_model(generator)
     say = log or (lambda _m: None)
-    t_start = time.perf_counter()
+    budget = SearchBudget(cfg.time_budget_s, cfg.max_trials, clock=time.perf_counter)
     reference = src.reference_engine(cfg.threads)
     say(f"float32 reference: {cfg.validation_size} showers ({reference.name})")
     judge = PhysicsJudge(reference, validation_size=cfg.validation_size, reference_size=cfg.reference_size,
@@ -77,9 +77,9 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, src.latent, src.energy_input)
     calib = nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))])
     hint = "bf16" if cfg.fallback == "bf16" else "fp32"
-    trials: list[Trial] = []
     models: dict[tuple[str, ...], Any] = {}
-    log_path = out / "trials.jsonl"
+    trial_log = TrialLog(out / "trials.jsonl")
+    trials: list[Trial] = trial_log.trials
 
     nodes = openvino_layer_nodes(fp32_model)
 
@@ -111,17 +111,13 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
             sps = cfg.batch_size / float(np.median(times))
         trial = Trial(kept, bool(score < 1), float(score), worst, sps, time.perf_counter() - t0)
         models[kept] = model
-        trials.append(trial)
-        with log_path.open("a") as fh:
-            fh.write(json.dumps(asdict(trial)) + "\n")
+        trial_log.record(trial)
         say(f"trial {len(trials)}: {len(kept)} layers kept in {cfg.fallback}: score {score:.2f} "
             f"({'pass' if score < 1 else 'fail, worst ' + worst})" + (f", {sps:.0f} showers/s" if sps else ""))
         return trial
 
-    def out_of_time() -> bool:  # the budget: time, or a number of trials
-        if cfg.max_trials is not None and len(trials) >= cfg.max_trials:
-            return True
-        return time.perf_counter() - t_start > cfg.time_budget_s
+    def out_of_time() -> bool:
+        return budget.spent(len(trials))
 
     full = evaluate((), speed=True)
     layers = sorted(openvino_layer_precisions(models[()]))
@@ -157,13 +153,14 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         # A mix with a few int8 layers can run slower than no int8 at all (each int8 island costs
         # conversions): the plain fallback model is always judged and timed too, even past the budget.
         evaluate(tuple(layers), speed=True)
-    passing = [t for t in trials if t.passed and t.showers_per_s]
-    chosen = max(passing, key=lambda t: t.showers_per_s or 0.0) if passing else min(trials, key=lambda t: t.score)
+    # the fastest passing candidate (only passing ones are timed), else the closest
+    chosen, found = choose(trials, passed=lambda t: t.passed and bool(t.showers_per_s),
+                           cost=lambda t: -(t.showers_per_s or 0.0), closeness=lambda t: t.score)
     save_ir(models[chosen.kept], out, compress_to_fp16=False)
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
-    return TuneResult(chosen, bool(passing), trials, layers, stopped)
+    return TuneResult(chosen, found, trials, layers, stopped)
 
 
 def quantize_auto(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], None] | None = None

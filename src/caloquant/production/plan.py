@@ -39,12 +39,12 @@ class ProductionParams:
     spec: str | None = None
 
     def __post_init__(self) -> None:
-        for name, value in (("--count", self.count), ("--shard-size", self.shard_size),
-                            ("--threads", self.threads), ("--batch-size", self.batch_size)):
+        for name, value in (("count", self.count), ("shard_size", self.shard_size),
+                            ("threads", self.threads), ("batch_size", self.batch_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InputValueError(f"{name} {value!r}: must be a positive integer")
         if self.seed < 0:
-            raise InputValueError(f"--seed {self.seed}: must be a non-negative integer")
+            raise InputValueError(f"seed {self.seed}: must be a non-negative integer")
 
     @property
     def n_shards(self) -> int:

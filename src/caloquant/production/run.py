@@ -32,11 +32,11 @@ def connect(scheduler: str | None = None, scheduler_file: str | os.PathLike[str]
     from distributed import Client, LocalCluster
 
     if scheduler and scheduler_file:
-        raise InputValueError("give --scheduler or --scheduler-file, not both")
+        raise InputValueError("give scheduler or scheduler_file, not both")
     if scheduler_file is not None and not Path(scheduler_file).is_file():
-        raise InputValueError(f"--scheduler-file {scheduler_file}: no such file")
+        raise InputValueError(f"scheduler_file {scheduler_file}: no such file")
     if scheduler or scheduler_file:
-        where = f"--scheduler {scheduler}" if scheduler else f"--scheduler-file {scheduler_file}"
+        where = f"scheduler {scheduler}" if scheduler else f"scheduler_file {scheduler_file}"
         try:
             client = Client(scheduler, scheduler_file=str(scheduler_file) if scheduler_file else None,
                             timeout=CONNECT_TIMEOUT_S)
@@ -73,19 +73,19 @@ def _plan(params: ProductionParams) -> list[dict[str, Any]]:
 
 
 def _check_out(out: Path, params: ProductionParams, overwrite: bool) -> bool:
-    """Whether ``out`` holds another production to wipe; refuse it (exit 2) without --overwrite."""
+    """Whether ``out`` holds another production to wipe; refuse it (exit 2) without overwrite."""
     existing = read_manifest(out) if out.is_dir() else None
     if existing is not None and existing.get("params") != params.to_json():
         if not overwrite:
             old = existing.get("params", {})
             keys = [k for k, v in params.to_json().items() if old.get(k) != v]
             raise InputValueError(f"-o {out}: holds another production (differs in {', '.join(keys) or 'format'}); "
-                                  "choose another folder or pass --overwrite")
+                                  "choose another folder or pass overwrite")
         return True
     if existing is None and out.is_dir() and any(out.glob("shard-*.h5")):
         if not overwrite:
             raise InputValueError(f"-o {out}: holds shard files but no {MANIFEST}; choose another folder or pass "
-                                  "--overwrite")
+                                  "overwrite")
         return True
     return False
 

@@ -40,7 +40,7 @@ def _engine(p: ProductionParams) -> Any:
         model = None if p.model == "shipped default" else p.model
         digest, _ = model_identity(model, p.spec)
         if digest != p.model_sha256:
-            raise CheckpointError(f"--model {p.model}: the worker sees other weights than the client (is the "
+            raise CheckpointError(f"model {p.model}: the worker sees other weights than the client (is the "
                                   "model on a filesystem every worker shares?)")
         _ENGINES[key] = load_engine(model, threads=p.threads, spec=p.spec)
     return _ENGINES[key]

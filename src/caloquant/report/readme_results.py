@@ -71,9 +71,9 @@ def update_readme(readme: str | os.PathLike[str], text: str) -> None:
     try:
         content = path.read_text()
     except FileNotFoundError:
-        raise InputValueError(f"--readme {path}: no such file") from None
+        raise InputValueError(f"readme {path}: no such file") from None
     if BEGIN not in content or END not in content:
-        raise InputValueError(f"--readme {path}: no results markers ({BEGIN} ... {END})")
+        raise InputValueError(f"readme {path}: no results markers ({BEGIN} ... {END})")
     head, rest = content.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     write_text_atomic(path, f"{head}{BEGIN}\n{text}{END}{tail}")

@@ -75,10 +75,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
             if not getattr(self, name) > 0:  # also refuses a NaN learning rate
-                raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be positive")
+                raise InputValueError(f"{name} {getattr(self, name)}: must be positive")
         for name in ("precise_bn", "d_warmup"):
             if getattr(self, name) < 0:
-                raise InputValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be zero or positive")
+                raise InputValueError(f"{name} {getattr(self, name)}: must be zero or positive")
         if not (self.w_shape >= 0 and 0 <= self.ema_decay < 1):
             raise InputValueError(f"w_shape {self.w_shape} / ema_decay {self.ema_decay}: expected w_shape >= 0 "
                                   "and 0 <= ema_decay < 1")
@@ -87,9 +87,9 @@ class TrainConfig:
         if self.select not in ("metric", "required"):
             raise InputValueError(f"select {self.select!r}: expected metric or required")
         if not 0 < self.d_input_power <= 1:
-            raise InputValueError(f"--d-input-power {self.d_input_power}: expected a value in (0, 1]")
+            raise InputValueError(f"d_input_power {self.d_input_power}: expected a value in (0, 1]")
         if self.model not in ("paper", "tiny"):
-            raise InputValueError(f"--model-size {self.model!r}: expected paper or tiny")
+            raise InputValueError(f"model {self.model!r}: expected paper or tiny")
 
     def gan_config(self) -> GANConfig:
         return GANConfig.paper() if self.model == "paper" else GANConfig.tiny()
@@ -107,7 +107,7 @@ class Trainer:
         self.data = data
         self.device = torch.device(cfg.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise InputValueError("--device cuda: no CUDA device is available on this machine")
+            raise InputValueError("device cuda: no CUDA device is available on this machine")
         torch.set_num_threads(cfg.threads)
         gcfg = cfg.gan_config()
         torch.manual_seed(cfg.seed)
@@ -175,7 +175,7 @@ class Trainer:
                                   f"not {self.cfg.ema_decay}")
         trained_power = float(state["train_config"].get("d_input_power", 1.0))
         if trained_power != self.cfg.d_input_power:  # the discriminator would see another representation
-            raise CheckpointError(f"{self.run_dir}: discriminator trained with --d-input-power {trained_power}, "
+            raise CheckpointError(f"{self.run_dir}: discriminator trained with d_input_power {trained_power}, "
                                   f"not {self.cfg.d_input_power}")
         for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
             for group in opt.param_groups:  # the command line, not the checkpoint, sets the learning rates

@@ -23,8 +23,8 @@ def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLik
     from caloquant.engines.base import generate_batches
     from caloquant.precision.modeldir import load_engine
 
-    for value, name in ((count, "--count"), (batch_size, "--batch-size"), (threads, "--threads"),
-                        (streams, "--streams")):
+    for value, name in ((count, "count"), (batch_size, "batch_size"), (threads, "threads"),
+                        (streams, "streams")):
         if value <= 0:
             raise InputValueError(f"{name} {value}: must be a positive integer")
     digest, trained = model_identity(model, spec)

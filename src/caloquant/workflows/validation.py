@@ -19,13 +19,13 @@ def parse_tolerances(items: Sequence[str]) -> dict[str, float]:
     for item in items:
         name, _, value = item.partition("=")
         if name not in out:
-            raise InputValueError(f"--tolerance {item!r}: unknown name; known: {', '.join(sorted(out))}")
+            raise InputValueError(f"tolerance {item!r}: unknown name; known: {', '.join(sorted(out))}")
         try:
             out[name] = float(value)
         except ValueError:
-            raise InputValueError(f"--tolerance {item!r}: value is not a number") from None
+            raise InputValueError(f"tolerance {item!r}: value is not a number") from None
         if out[name] < 0:
-            raise InputValueError(f"--tolerance {item!r}: must not be negative")
+            raise InputValueError(f"tolerance {item!r}: must not be negative")
     return out
 
 
@@ -40,9 +40,9 @@ def run_validation(samples: str | os.PathLike[str], reference: str | os.PathLike
     from caloquant.physics.validate import ValidationConfig, validate
 
     if k <= 0:
-        raise InputValueError(f"--k {k}: must be positive")
+        raise InputValueError(f"k {k}: must be positive")
     if n_boot < 10:
-        raise InputValueError(f"--n-boot {n_boot}: need at least 10 resamples")
+        raise InputValueError(f"n_boot {n_boot}: need at least 10 resamples")
     cfg = ValidationConfig(k=k, tolerances=parse_tolerances(tolerances), n_boot=n_boot, seed=seed, paired=paired,
                            voxel_classifier=voxel_classifier)
     metrics = validate(samples, reference, cfg, progress=progress)

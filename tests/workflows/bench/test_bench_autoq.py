@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from caloquant.cli.main import app
 
 
+@pytest.mark.slow  # starts the hls4ml C simulation
 def test_bench_autoq_records_time_per_trial(tmp_path: Path) -> None:
     out = tmp_path / "bench-autoq.json"
     r = CliRunner().invoke(app, ["bench", "autoq", "--seconds", "1", "--strategy", "random,gradient",

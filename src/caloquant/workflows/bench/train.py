@@ -30,7 +30,7 @@ def bench_train(*, model: str = "paper", batch_size: int = 32, steps: int = 3, t
     if unknown:
         from caloquant.errors import InputValueError
 
-        raise InputValueError(f"--variants {','.join(unknown)}: known are {', '.join(TRAIN_VARIANTS)}")
+        raise InputValueError(f"variants {','.join(unknown)}: known are {', '.join(TRAIN_VARIANTS)}")
     data = SimulatorBatches(seed)
     base = TrainConfig(model=model, batch_size=batch_size, steps=10**9, threads=threads, seed=seed)
     results = {}
