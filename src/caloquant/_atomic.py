@@ -12,7 +12,50 @@ from typing import Any
 
 from caloquant.errors import OutputError
 
-__all__ = ["atomic_path", "ensure_dir", "write_json_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "check_writable", "ensure_dir", "refuse_output_over_input", "write_json_atomic",
+           "write_text_atomic"]
+
+
+def check_writable(name: str, out: str | os.PathLike[str]) -> None:
+    """Refuse, before any work, an output that cannot be written: a file output (a name with a suffix) needs
+    an existing directory; a folder output needs its nearest existing ancestor to be a writable directory,
+    not a regular file. The computation then never runs only to fail at the last step."""
+    out = Path(out)
+    if out.suffix and not out.is_dir():
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise OutputError(f"{name} {out}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            raise OutputError(f"{name} {out}: not writable")
+        return
+    ancestor = out
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(f"{name} {out}: {ancestor} is a regular file, not a directory")
+    if not os.access(ancestor, os.W_OK):
+        raise OutputError(f"{name} {out}: {ancestor} is not writable")
+
+
+def refuse_output_over_input(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """Refuse, before any work, an output that is one of the inputs or lies inside an input folder (links
+    resolved): `generate --model DIR -o DIR/model.bin` replaced the model it was reading. Values are paths,
+    lists of paths or None; inputs that do not exist are skipped."""
+    def paths(value: Any) -> list[Path]:
+        items = value if isinstance(value, list | tuple) else [value]
+        return [Path(str(v).split("[")[0]) for v in items if isinstance(v, str | os.PathLike)]
+
+    for out_name, out_value in outputs.items():
+        for out in paths(out_value):
+            target = out.resolve()
+            for in_name, in_value in inputs.items():
+                for source in paths(in_value):
+                    if not source.exists():
+                        continue
+                    src = source.resolve()
+                    if target == src or (src.is_dir() and target.is_relative_to(src)):
+                        raise OutputError(f"{out_name} {out}: would overwrite the input {in_name} {source}; "
+                                          "choose an output outside the inputs")
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ def test_shapes_and_heads() -> None:
     gen, disc = Generator(GANConfig.tiny()).eval(), Discriminator(GANConfig.tiny()).eval()
     z = torch.randn(3, 200)
     x = gen(z)
-    assert x.shape == (3, 25, 25, 25) and (x >= 0).all()
+    assert x.shape == (3, 25, 25, 25)
     p, aux, ecal = disc(x)
     assert p.shape == aux.shape == ecal.shape == (3,)
     torch.testing.assert_close(ecal, x.sum(dim=(1, 2, 3)))

@@ -151,3 +151,23 @@ def test_spec_validation(tmp_path: Path) -> None:
     p.write_text('latent_input = "z"\nlatent_size = 200\noutput_shape = [25, 25, 24]\n')
     with pytest.raises(CaloquantError, match="25 x 25 x 25"):
         read_spec(p)
+
+
+def test_showers_holding_more_than_their_primary_energy_are_warned_about(tmp_path: Path, tiny: Generator) -> None:
+    """A user model whose showers held 870 times the primary energy generated without a word (issue 16)."""
+
+    class Kev(torch.nn.Module):  # outputs keV, the spec will say GeV: a million times too much energy
+        def __init__(self) -> None:
+            super().__init__()
+            self.gen = tiny
+
+        def forward(self, noise: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+            return (self.gen(noise * (energy[:, None] / 100.0)) * 1e6).permute(0, 3, 1, 2).unsqueeze(1)
+
+    onnx_path = _export(Kev(), tmp_path / "kev.onnx", (torch.zeros(2, 200), torch.full((2,), 300.0)),
+                        ["noise", "energy"], "deposits")
+    spec = tmp_path / "kev.toml"
+    spec.write_text(SPEC.replace('output_units = "MeV"', 'output_units = "GeV"'))
+    r = CliRunner().invoke(app, ["generate", "--model", str(onnx_path), "--spec", str(spec), "-n", "8", "-o",
+                                 str(tmp_path / "k.h5")])
+    assert r.exit_code == 0 and "times their primary energy" in r.output, r.output

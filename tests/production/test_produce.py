@@ -166,3 +166,4 @@ def test_ctrl_c_then_rerun_gives_the_uninterrupted_checksums(weights: Path, tmp_
     resumed = json.loads((tmp_path / "prod" / "manifest.json").read_text())
     clean = json.loads((tmp_path / "clean" / "manifest.json").read_text())
     assert resumed["status"] == "complete" and _checksums(resumed) == _checksums(clean)
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 import threading
@@ -49,6 +50,23 @@ def _on_sigint(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+# parameters that name what a command writes; every other path parameter is an input it must not destroy
+OUTPUT_PARAMETERS = ("out", "markdown")
+# inputs a command is meant to write into: `report --from DIR` puts report.html beside the results it reads
+WRITES_INTO = ("source",)
+
+
+def _check_outputs(kwargs: dict[str, Any]) -> None:
+    from caloquant._atomic import check_writable, refuse_output_over_input
+
+    outputs = {k: v for k, v in kwargs.items() if k in OUTPUT_PARAMETERS}
+    for name, value in outputs.items():
+        if isinstance(value, str | os.PathLike):
+            check_writable(name, value)
+    inputs = {k: v for k, v in kwargs.items() if k not in OUTPUT_PARAMETERS and k not in WRITES_INTO}
+    refuse_output_over_input(outputs, inputs)
+
+
 def handle_errors(func: F) -> F:
     """Turn caloquant errors into one line on stderr and the CONVENTIONS exit code; Ctrl-C exits 130."""
 
@@ -62,6 +80,7 @@ def handle_errors(func: F) -> F:
         if previous is signal.default_int_handler:
             signal.signal(signal.SIGINT, _on_sigint)
         try:
+            _check_outputs(kwargs)
             return func(*args, **kwargs)
         except CaloquantError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -28,6 +28,7 @@ def _references(reference: list[Path] | None) -> list[Path]:
 
 def _emit(result: dict[str, Any], out: Path | None, markdown: Path | None, check: bool) -> None:
     from caloquant._atomic import write_json_atomic, write_text_atomic
+    from caloquant.physics.stats import INSUFFICIENT, MIN_SHOWERS_PER_BIN
     from caloquant.workflows.acceptance import render_markdown, render_table
 
     for table in render_table(result):
@@ -36,9 +37,13 @@ def _emit(result: dict[str, Any], out: Path | None, markdown: Path | None, check
         write_json_atomic(out, result)
     if markdown is not None:
         write_text_atomic(markdown, render_markdown(result))
-    verdict = all(r["compatible"] for r in result["references"])
-    console.print(f"overall: [bold]{'compatible' if verdict else 'INCOMPATIBLE'}[/]")
-    if check and not verdict:
+    verdicts = {r["verdict"] for r in result["references"]}
+    overall = "compatible" if verdicts == {"compatible"} else (INSUFFICIENT if INSUFFICIENT in verdicts
+                                                                else "incompatible")
+    console.print(f"overall: [bold]{overall if overall == 'compatible' else overall.upper()}[/]"
+                  + (f" (fewer than {MIN_SHOWERS_PER_BIN} showers in every energy bin)" if overall == INSUFFICIENT
+                     else ""))
+    if check and overall != "compatible":
         raise typer.Exit(1)
 
 

@@ -40,6 +40,7 @@ def generate(
     strict: Annotated[bool, typer.Option(help="Refuse energies outside the trained range.")] = False,
 ) -> None:
     """Generate showers with the 3DGAN (the shipped default model unless --model is given)."""
+    from caloquant.physics.plausibility import ImplausibleShowersWarning
     from caloquant.precision.identity import EnergyRangeWarning
     from caloquant.workflows.generation import generate_to_file
 
@@ -47,6 +48,7 @@ def generate(
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, progress_bar() as bar:
         warnings.simplefilter("always", EnergyRangeWarning)
+        warnings.simplefilter("always", ImplausibleShowersWarning)
         task = bar.add_task("generating", total=max(count, 0), rate="")
 
         def on_batch(n: int) -> None:

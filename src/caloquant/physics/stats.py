@@ -7,15 +7,27 @@ comparisons and two Geant4 samples fail k = 3 by chance).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_K", "Comparison", "bootstrap_se", "compare_values", "split_half"]
+__all__ = ["DEFAULT_K", "INSUFFICIENT", "MIN_SHOWERS_PER_BIN", "Comparison", "bootstrap_se", "compare_values",
+           "split_half", "verdict"]
 
 DEFAULT_K = 4.0
+# an energy bin is compared only when both samples hold at least this many showers in it (compare_features)
+MIN_SHOWERS_PER_BIN = 20
+INSUFFICIENT = "insufficient statistics"
+
+
+def verdict(compatible: Sequence[bool]) -> str:
+    """'compatible', 'incompatible', or INSUFFICIENT when nothing could be compared (every energy bin below
+    MIN_SHOWERS_PER_BIN on one side): a check that compared nothing does not pass."""
+    if len(compatible) == 0:
+        return INSUFFICIENT
+    return "compatible" if all(compatible) else "incompatible"
 
 
 def bootstrap_se(

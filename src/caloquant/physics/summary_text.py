@@ -15,7 +15,7 @@ def summary_text(m: dict[str, Any]) -> str:
     r = Path(m["reference"]["path"]).name
     lines = [
         f"caloquant validate: {s} ({m['samples']['n']} showers) against {r} ({m['reference']['n']} showers)",
-        f"verdict: {'COMPATIBLE' if m['compatible'] else 'INCOMPATIBLE'} "
+        f"verdict: {m.get('verdict', 'compatible' if m['compatible'] else 'incompatible').upper()} "
         f"({len(rows) - len(bad)} of {len(rows)} quantities agree; "
         f"rule |diff| <= max(tol, {m['settings']['k']:g} sigma))",
         "",

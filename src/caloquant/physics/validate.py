@@ -30,7 +30,7 @@ from caloquant.physics.paired import PairedAccumulator
 from caloquant.physics.quantities import ENERGY_BINS
 from caloquant.physics.response import linearity, resolution_fit, response_points
 from caloquant.physics.selection import NARROW_CENTRES, selection_metric
-from caloquant.physics.stats import bootstrap_se, compare_values
+from caloquant.physics.stats import bootstrap_se, compare_values, verdict
 from caloquant.physics.tolerances import VALIDATE
 
 __all__ = ["DEFAULT_TOLERANCES", "ValidationConfig", "validate"]
@@ -172,7 +172,9 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     if paired is not None:
         result["paired"] = paired.result()
     result["quantities"] = rows
-    result["compatible"] = all(r["compatible"] for r in rows)
+    per_bin = [r["compatible"] for r in rows if r.get("bin") != "all"]
+    result["verdict"] = verdict(per_bin) if not per_bin else verdict([r["compatible"] for r in rows])
+    result["compatible"] = result["verdict"] == "compatible"
     result["n_incompatible"] = sum(not r["compatible"] for r in rows)
     result["timing_s"] = {"reading_and_features": t_read, "all_but_classifiers": t_fast,
                           "hlf_classifier": classifiers["hlf"]["seconds"],

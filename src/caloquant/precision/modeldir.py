@@ -11,7 +11,7 @@ from caloquant.engines.base import Engine
 from caloquant.errors import CheckpointError
 from caloquant.precision.recipes import Recipe
 
-__all__ = ["MODEL_JSON", "load_engine", "read_model_dir", "write_model_dir"]
+__all__ = ["MODEL_JSON", "load_engine", "read_model_dir", "verify_model_files", "write_model_dir"]
 
 MODEL_JSON = "caloquant.json"
 
@@ -48,6 +48,17 @@ def read_model_dir(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+def verify_model_files(path: Path, meta: dict[str, Any]) -> None:
+    """Each file against the SHA-256 caloquant.json recorded when it was written: a truncated or replaced
+    model.bin is refused in one line instead of loading (or crashing) with other weights."""
+    from caloquant.models.shipped import file_sha256
+
+    for name, expected in (meta.get("sha256") or {}).items():
+        if file_sha256(path / name) != expected:
+            raise CheckpointError(f"{path / name}: SHA-256 differs from the one {MODEL_JSON} recorded (a truncated "
+                                  "or replaced file); quantize the model again")
+
+
 def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, streams: int = 1,
                 spec: str | os.PathLike[str] | None = None) -> Engine:
     """An Engine for: None (shipped default, torch fp32), a weights file (torch fp32), a model directory
@@ -61,6 +72,7 @@ def load_engine(model: str | os.PathLike[str] | None, *, threads: int = 2, strea
 
         path = Path(model)
         meta = read_model_dir(path)
+        verify_model_files(path, meta)
         try:
             entry = engine_entry(meta["engine"])
         except InputValueError:

@@ -17,7 +17,7 @@ from caloquant.data import open_showers
 from caloquant.metadata import metadata
 from caloquant.physics.compare import compare_features, standard_quantities
 from caloquant.physics.features import extract_features
-from caloquant.physics.stats import Comparison
+from caloquant.physics.stats import Comparison, verdict
 from caloquant.physics.tolerances import GAN_GOALS, SIMULATOR_ACCEPTANCE
 
 __all__ = ["GAN_TOLERANCES", "SIM_TOLERANCES", "check_against_geant4", "check_generator", "check_required",
@@ -77,7 +77,8 @@ def check_against_geant4(
             "name": Path(path).name,
             "n_reference": src.n_showers,
             "n_sample": len(ep),
-            "compatible": all(r.compatible for r in rows),
+            "verdict": verdict([r.compatible for r in rows]),
+            "compatible": verdict([r.compatible for r in rows]) == "compatible",
             "summary": summarise(rows),
             "comparisons": [r.to_dict() for r in rows],
         })
@@ -233,8 +234,9 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines = []
     for ref in result["references"]:
         label = result.get("sample_label", "sample")
+        said = ref.get("verdict", "compatible" if ref["compatible"] else "incompatible")
         lines.append(f"{label} vs `{ref['name']}` ({ref['n_reference']} Geant4 showers, {ref['n_sample']} "
-                     f"from the {label}): **{'compatible' if ref['compatible'] else 'incompatible'}**\n")
+                     f"from the {label}): **{said}**\n")
         header = _header(result)
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from caloquant.errors import InputValueError
+from caloquant.physics.plausibility import ImplausibleShowersWarning, implausible_energy
 from caloquant.precision.identity import check_trained_range, model_identity
 
 __all__ = ["generate_to_file"]
@@ -33,8 +35,13 @@ def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLik
     attrs = {"generator": "caloquant 3DGAN", "model": str(model or "shipped default"), "model_sha256": digest,
              "seed": seed, "energy_range_gev": list(energy), "engine": f"{engine.name} {engine.precision}",
              "batch_size": batch_size}
+    warned = False
     with ShowerWriter(out, attrs=attrs) as writer:
         for ecal, ep in generate_batches(engine, count=count, energy=energy, seed=seed, batch_size=batch_size):
+            reason = None if warned else implausible_energy(ecal, ep)
+            if reason:
+                warnings.warn(f"{model or 'shipped default'}: {reason}", ImplausibleShowersWarning, stacklevel=2)
+                warned = True
             writer.append(ecal, ep)
             if on_batch:
                 on_batch(len(ecal))

@@ -1,0 +1,79 @@
+"""Issue 16: the defects a hostile user finds, one test each (docs/reliability.md lists them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from caloquant.cli.main import app
+
+
+def test_a_check_that_compares_nothing_does_not_pass(tmp_path: Path, small_showers, tiny) -> None:
+    """compare-gan against one Geant4 shower compared nothing and said compatible (exit 0)."""
+    from caloquant.data import write_3dgan
+    from caloquant.models.io import save_generator
+
+    ecal, ep = small_showers
+    one = tmp_path / "one.h5"
+    write_3dgan(one, ecal[:1], ep[:1])
+    weights = tmp_path / "tiny.safetensors"
+    save_generator(weights, tiny, info={"energy_range_gev": [100.0, 500.0]})
+    r = CliRunner().invoke(app, ["compare-gan", "-r", str(one), "--model", str(weights), "--check"])
+    assert r.exit_code == 1, r.output
+    assert "INSUFFICIENT STATISTICS" in r.output and "overall: compatible" not in r.output
+
+
+def test_verdict_needs_something_compared() -> None:
+    from caloquant.physics.stats import INSUFFICIENT, verdict
+
+    assert verdict([]) == INSUFFICIENT
+    assert verdict([True, True]) == "compatible" and verdict([True, False]) == "incompatible"
+
+
+def test_an_output_never_overwrites_an_input(tmp_path: Path, tiny) -> None:
+    """generate --model DIR -o DIR/model.bin replaced the model it was reading and exited 0."""
+    from caloquant.precision import FP32Config, quantize
+
+    model = quantize(tiny, FP32Config(), engine="openvino", out=tmp_path / "m")
+    before = (model / "model.bin").read_bytes()
+    link = tmp_path / "link.bin"
+    link.symlink_to(model / "model.bin")
+    for target in (model / "model.bin", link, model):
+        r = CliRunner().invoke(app, ["generate", "--model", str(model), "-n", "4", "-o", str(target)])
+        assert r.exit_code == 2 and "would overwrite the input model" in r.output, r.output
+    assert (model / "model.bin").read_bytes() == before
+    r = CliRunner().invoke(app, ["generate", "--model", str(model), "-n", "4", "-o", str(tmp_path / "ok.h5")])
+    assert r.exit_code == 0, r.output
+
+
+def test_a_truncated_model_file_is_refused_on_load(tmp_path: Path, tiny) -> None:
+    """A truncated model.bin was loaded (or crashed) although caloquant.json holds its SHA-256."""
+    from caloquant.precision import FP32Config, quantize
+
+    model = quantize(tiny, FP32Config(), engine="openvino", out=tmp_path / "m")
+    data = (model / "model.bin").read_bytes()
+    (model / "model.bin").write_bytes(data[: len(data) // 2])
+    r = CliRunner().invoke(app, ["generate", "--model", str(model), "-n", "4", "-o", str(tmp_path / "g.h5")])
+    assert r.exit_code == 2 and "SHA-256 differs" in r.output and not (tmp_path / "g.h5").exists(), r.output
+
+
+def test_an_unwritable_output_is_refused_before_any_work(tmp_path: Path, shower_file: Path, monkeypatch) -> None:
+    """validate and compare-gan found out that -o could not be written after the whole computation."""
+    import caloquant.physics.validate as validate_module
+    import caloquant.workflows.acceptance as acceptance
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the computation ran before the output was checked")
+
+    monkeypatch.setattr(validate_module, "validate", must_not_run)
+    monkeypatch.setattr(acceptance, "check_generator", must_not_run)
+    regular = tmp_path / "file"
+    regular.write_text("x")
+    r = CliRunner().invoke(app, ["validate", "--samples", str(shower_file), "--reference", str(shower_file),
+                                 "-o", str(regular / "out")])
+    assert r.exit_code == 2 and "is a regular file, not a directory" in r.output, r.output
+    r = CliRunner().invoke(app, ["compare-gan", "-o", str(tmp_path / "missing" / "c.json")])
+    assert r.exit_code == 2 and "does not exist" in r.output, r.output
+    r = CliRunner().invoke(app, ["train", "-o", str(regular / "run"), "--steps", "1", "--model-size", "tiny"])
+    assert r.exit_code == 2 and "is a regular file" in r.output, r.output
