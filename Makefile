@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/caloquant demo -o demo-out
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2  # two workers: the two cores CI has
 
 # ruff; the layering contract of docs/architecture.md (import-linter); types on src/ (mypy)
 lint: $(STAMP)
