@@ -77,3 +77,31 @@ def test_an_unwritable_output_is_refused_before_any_work(tmp_path: Path, shower_
     assert r.exit_code == 2 and "does not exist" in r.output, r.output
     r = CliRunner().invoke(app, ["train", "-o", str(regular / "run"), "--steps", "1", "--model-size", "tiny"])
     assert r.exit_code == 2 and "is a regular file" in r.output, r.output
+
+
+def test_validate_gives_degenerate_samples_a_verdict(tmp_path: Path, small_showers) -> None:
+    """1 or 10 showers (selection metric traceback) and all-zero showers (curve_fit traceback)."""
+    import numpy as np
+
+    from caloquant.data import write_3dgan
+    from caloquant.workflows.validation import run_validation
+
+    ecal, ep = small_showers
+    reference = tmp_path / "reference.h5"
+    write_3dgan(reference, np.concatenate([ecal, ecal]), np.concatenate([ep, ep]))
+    for n in (1, 10):
+        write_3dgan(tmp_path / f"n{n}.h5", ecal[:n], ep[:n])
+        r = CliRunner().invoke(app, ["validate", "--samples", str(tmp_path / f"n{n}.h5"), "--reference",
+                                     str(reference), "-o", str(tmp_path / f"v{n}"), "--no-voxel-classifier",
+                                     "--check"])
+        assert r.exit_code == 1 and "INSUFFICIENT STATISTICS" in r.output, r.output
+    zeros = tmp_path / "zeros.h5"
+    write_3dgan(zeros, np.zeros_like(np.concatenate([ecal, ecal])), np.concatenate([ep, ep]))
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the stderr noise is issue 16's item 9
+            m, text = run_validation(zeros, reference, tmp_path / "vz", voxel_classifier=False, plots=False,
+                                     n_boot=20)
+    assert m["verdict"] == "incompatible" and "INCOMPATIBLE" in text

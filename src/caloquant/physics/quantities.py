@@ -43,7 +43,8 @@ def robust_width(x: np.ndarray) -> float:
 
 def robust_spread(x: np.ndarray) -> float:
     """Robust relative spread: interquartile range / 1.349 / median (CONVENTIONS)."""
-    return robust_width(x) / float(np.median(x))
+    median = float(np.median(x))
+    return robust_width(x) / median if median != 0 else float("nan")  # all-zero showers: no spread to speak of
 
 
 def sampling_fraction_spread(f: EventFeatures, idx: np.ndarray) -> np.ndarray:

@@ -49,5 +49,12 @@ def _res(e: np.ndarray, a: float, b: float) -> np.ndarray:
 
 def resolution_fit(points: dict[str, np.ndarray]) -> tuple[float, float]:
     """(a, b) of sigma/E = a / sqrt(E / GeV) (+) b."""
-    (a, b), _ = curve_fit(_res, points["ep"], points["resolution"], p0=(0.2, 0.01), bounds=(0, 5), maxfev=5000)
+    ep, res = points["ep"], points["resolution"]
+    ok = np.isfinite(res)
+    if ok.sum() < 3:  # all-zero showers (a collapsed generator): nothing to fit, and the verdict says so
+        return float("nan"), float("nan")
+    try:
+        (a, b), _ = curve_fit(_res, ep[ok], res[ok], p0=(0.2, 0.01), bounds=(0, 5), maxfev=5000)
+    except (RuntimeError, ValueError):
+        return float("nan"), float("nan")
     return float(a), float(b)

@@ -13,6 +13,9 @@ def summary_text(m: dict[str, Any]) -> str:
     bad = [r for r in rows if not r["compatible"]]
     s = Path(m["samples"]["path"]).name
     r = Path(m["reference"]["path"]).name
+    if m.get("verdict") == "insufficient statistics" and not rows:
+        return (f"caloquant validate: {s} ({m['samples']['n']} showers) against {r} ({m['reference']['n']} "
+                f"showers)\nverdict: INSUFFICIENT STATISTICS ({m['reason']})\n")
     lines = [
         f"caloquant validate: {s} ({m['samples']['n']} showers) against {r} ({m['reference']['n']} showers)",
         f"verdict: {m.get('verdict', 'compatible' if m['compatible'] else 'incompatible').upper()} "
@@ -21,7 +24,8 @@ def summary_text(m: dict[str, Any]) -> str:
         "",
         f"MSE-based number (2D projections, all energies): {m['mse_projections']['all']['value']:.4g} "
         f"+- {m['mse_projections']['all']['se']:.2g}",
-        f"3DGAN selection metric: {m['selection_metric']['value']:.4g}",
+        "3DGAN selection metric: " + (f"{m['selection_metric']['value']:.4g}" if m["selection_metric"]["value"]
+                                      is not None else f"not computed ({m['selection_metric']['bins']})"),
         _distance("FPD", m["hlf"]["fpd"]) + "; " + _distance("KPD", m["hlf"]["kpd"]),
     ]
     for name, c in m["classifier"].items():

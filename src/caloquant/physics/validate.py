@@ -30,7 +30,7 @@ from caloquant.physics.paired import PairedAccumulator
 from caloquant.physics.quantities import ENERGY_BINS
 from caloquant.physics.response import linearity, resolution_fit, response_points
 from caloquant.physics.selection import NARROW_CENTRES, selection_metric
-from caloquant.physics.stats import bootstrap_se, compare_values, verdict
+from caloquant.physics.stats import INSUFFICIENT, MIN_SHOWERS_PER_BIN, bootstrap_se, compare_values, verdict
 from caloquant.physics.tolerances import VALIDATE
 
 __all__ = ["DEFAULT_TOLERANCES", "ValidationConfig", "validate"]
@@ -121,7 +121,9 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     cap = cfg.max_classifier_events // 2
     fs, img_s, vox_s = _stream(samples, bins, cfg.chunk_size, cap, tick,
                                pair_with=src_r if cfg.paired else None, paired=paired)
-    fr, img_r, vox_r = _stream(reference, bins, cfg.chunk_size, cap, tick)
+    fr, img_r, vox_r = _stream(reference, bins, cfg.chunk_size, cap, tick)  # reading checks every shower
+    if min(src_s.n_showers, src_r.n_showers) < MIN_SHOWERS_PER_BIN:
+        return _insufficient(samples, reference, src_s, src_r, cfg)
     t_read = time.perf_counter() - t0
     rows: list[dict[str, Any]] = []
     label_bins = tuple(b for lbl, b in bins.items() if lbl != "all")
@@ -147,14 +149,7 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     result["mean_images"] = {lbl: {"sample": img_s.mean(lbl).sum(axis=1).tolist(),
                                    "reference": img_r.mean(lbl).sum(axis=1).tolist()}
                              for lbl in bins if "+-" not in lbl and img_s.count(lbl) and img_r.count(lbl)}
-    try:
-        sm, sm_bins = selection_metric(fs, fr), "narrow: Ep = 100, 150, ..., 500 GeV +- 5 GeV"
-    except ValueError:  # small samples: fall back to the acceptance bins
-        sm = selection_metric(fs, fr, centres=(150.0, 250.0, 350.0, 450.0), half_width=50.0)
-        sm_bins = "acceptance bins (too few showers in the narrow bins)"
-    result["selection_metric"] = {"value": sm.value, "moment_error": sm.moment_error, "shape_error": sm.shape_error,
-                                  "sampling_fraction_error": sm.sampling_fraction_error, "bins_used": sm.bins_used,
-                                  "bins": sm_bins}
+    result["selection_metric"] = _selection(fs, fr)
     if progress:
         progress("high-level features", 0, 1)
     result["hlf"] = _hlf(fs, fr, rows, tol, k, cfg)
@@ -174,6 +169,8 @@ def validate(samples: str | os.PathLike[str], reference: str | os.PathLike[str],
     result["quantities"] = rows
     per_bin = [r["compatible"] for r in rows if r.get("bin") != "all"]
     result["verdict"] = verdict(per_bin) if not per_bin else verdict([r["compatible"] for r in rows])
+    if not per_bin:
+        result["reason"] = f"no 100 GeV bin holds {MIN_SHOWERS_PER_BIN} showers on both sides"
     result["compatible"] = result["verdict"] == "compatible"
     result["n_incompatible"] = sum(not r["compatible"] for r in rows)
     result["timing_s"] = {"reading_and_features": t_read, "all_but_classifiers": t_fast,
@@ -212,6 +209,33 @@ def _boot_pair(fn: Callable[[EventFeatures, np.ndarray], np.ndarray], fs: EventF
     er = bootstrap_se(lambda i: fn(fr, i), len(fr), n_boot=max(cfg.n_boot // 4, 20), seed=cfg.seed + 1)
     base = split_half(lambda i: fn(fr, i), len(fr), seed=cfg.seed + 2)
     return vs, es, vr, er, base
+
+
+def _insufficient(samples: Any, reference: Any, src_s: Any, src_r: Any, cfg: ValidationConfig) -> dict[str, Any]:
+    """The verdict for a sample too small to judge: no statistic is computed from a handful of showers."""
+    reason = (f"{min(src_s.n_showers, src_r.n_showers)} showers on one side; validate needs at least "
+              f"{MIN_SHOWERS_PER_BIN} in a 100 GeV bin on both sides to compare anything")
+    return metadata(seed=cfg.seed, extra={
+        "kind": "validate", "verdict": INSUFFICIENT, "compatible": False, "reason": reason,
+        "samples": {"path": str(samples), "n": src_s.n_showers, "layout": src_s.describe()},
+        "reference": {"path": str(reference), "n": src_r.n_showers, "layout": src_r.describe()},
+        "settings": {"k": cfg.k, "tolerances": cfg.tolerances, "n_boot": cfg.n_boot, "paired": cfg.paired},
+        "quantities": [], "n_incompatible": 0})
+
+
+def _selection(fs: EventFeatures, fr: EventFeatures) -> dict[str, Any]:
+    """The 3DGAN selection metric in the narrow bins, else the acceptance bins, else None with the reason
+    (a sample of a few showers gets a verdict, not a traceback)."""
+    for centres, half_width, label in ((NARROW_CENTRES, 5.0, "narrow: Ep = 100, 150, ..., 500 GeV +- 5 GeV"),
+                                       ((150.0, 250.0, 350.0, 450.0), 50.0,
+                                        "acceptance bins (too few showers in the narrow bins)")):
+        try:
+            sm = selection_metric(fs, fr, centres=centres, half_width=half_width)
+        except ValueError:
+            continue
+        return {"value": sm.value, "moment_error": sm.moment_error, "shape_error": sm.shape_error,
+                "sampling_fraction_error": sm.sampling_fraction_error, "bins_used": sm.bins_used, "bins": label}
+    return {"value": None, "bins": "none: no energy bin holds enough showers in both samples"}
 
 
 def _response(fs: EventFeatures, fr: EventFeatures, rows: list[dict], tol: dict, k: float,

@@ -126,7 +126,8 @@ def _validation_section(doc: _Doc, validations: dict[str, Path], root: Path) -> 
         extra = [["MSE-based number (all energies)", f"{m['mse_projections']['all']['value']:.4g}",
                   f"paper: fp32 {PAPER_MSE['fp32']}, iLoT {PAPER_MSE['iLoT int8']}, TFLite fp16 "
                   f"{PAPER_MSE['TFLite fp16']}, TFLite int8 {PAPER_MSE['TFLite int8']} (own units: compare ratios)"],
-                 ["3DGAN selection metric", f"{m['selection_metric']['value']:.4g}", ""],
+                 ["3DGAN selection metric", "n/a" if m["selection_metric"]["value"] is None
+                  else f"{m['selection_metric']['value']:.4g}", m["selection_metric"].get("bins", "")],
                  ["FPD", f"{m['hlf']['fpd']['value']:.3g} +- {m['hlf']['fpd']['se']:.2g}",
                   f"split-half {m['hlf']['fpd']['baseline']:.3g}"],
                  ["KPD", f"{m['hlf']['kpd']['value']:.3g} +- {m['hlf']['kpd']['se']:.2g}",

@@ -49,7 +49,7 @@ def run_validation(samples: str | os.PathLike[str], reference: str | os.PathLike
     text = summary_text(metrics)
     out = Path(out)
     ensure_dir(out)
-    if plots:
+    if plots and metrics["quantities"]:
         from caloquant.report.validation_plots import plot_validation
 
         if progress:
