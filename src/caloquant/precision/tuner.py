@@ -173,8 +173,6 @@ def quantize_auto(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[
     from caloquant.precision.source import as_float_model
 
     src = as_float_model(generator)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "trials.jsonl").unlink(missing_ok=True)
     result = tune(src, cfg, out, log=log)
     layer_map = openvino_layer_precisions(ov.Core().read_model(str(out / "model.xml")))
     layer_map = {k: ("int8" if v == "int8" else cfg.fallback) for k, v in layer_map.items()}
