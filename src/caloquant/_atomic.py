@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from caloquant.errors import OutputError
 
-__all__ = ["atomic_path", "check_writable", "ensure_dir", "refuse_output_over_input", "write_json_atomic",
-           "write_text_atomic"]
+__all__ = ["atomic_path", "check_writable", "ensure_dir", "owned_folder", "refuse_output_over_input",
+           "staged_folder", "write_json_atomic", "write_text_atomic"]
 
 
 def check_writable(name: str, out: str | os.PathLike[str]) -> None:
@@ -85,6 +86,81 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``target``; its contents land in ``target`` only on success.
+
+    For outputs that are a finished set of files (validate's figures and metrics, a quantized model, an
+    export): an interrupted or failed command leaves ``target`` as it was, with no staging debris and no
+    parent folder it created. Into an existing ``target`` each entry replaces its namesake in one rename,
+    so a reader sees the old file or the new one, never half of one; other files there are kept.
+    """
+    target = Path(target)
+    created = _make_parents(target.parent if str(target.parent) else Path("."))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        _remove_empty(created)
+        raise OutputError(f"cannot write {target}: {exc.strerror}") from None
+    os.chmod(staging, 0o777 & ~_umask())
+    try:
+        yield staging
+        _commit(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
+        raise
+
+
+@contextlib.contextmanager
+def owned_folder(target: str | os.PathLike[str], *, keep: Callable[[Path], bool] = lambda _p: False
+                 ) -> Iterator[Path]:
+    """Yield ``target``, created if missing, for outputs written in place over a long run (training
+    checkpoints, production shards, the demo's stages). On failure or interrupt a folder this call created
+    is removed unless ``keep(target)`` says it holds work worth resuming; a folder that existed stays."""
+    target = Path(target)
+    created = _make_parents(target)
+    try:
+        yield target
+    except BaseException:
+        if created and not keep(target):
+            shutil.rmtree(created[0], ignore_errors=True)
+        raise
+
+
+def _make_parents(path: Path) -> list[Path]:
+    """Create ``path`` and missing parents; return the folders created, outermost first."""
+    missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+    ensure_dir(path)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _commit(staging: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if not target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a regular file, not a directory")
+    for entry in staging.iterdir():
+        dest = target / entry.name
+        if dest.is_dir() and not dest.is_symlink():
+            if entry.is_dir():  # a folder cannot replace a non-empty one in one rename: swap through a name
+                old = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".old", dir=target))
+                os.rename(dest, old / entry.name)
+                os.rename(entry, dest)
+                shutil.rmtree(old, ignore_errors=True)
+                continue
+            shutil.rmtree(dest)
+        os.replace(entry, dest)
+    staging.rmdir()
 
 
 def ensure_dir(path: str | os.PathLike[str]) -> Path:

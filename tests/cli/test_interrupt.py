@@ -17,7 +17,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _interrupt(args: list[str], cwd: Path, wait: float, until_tmp: bool = False) -> subprocess.CompletedProcess:
+def _interrupt(args: list[str], cwd: Path, wait: float, until_tmp: bool = False,
+               sig: signal.Signals = signal.SIGINT) -> subprocess.CompletedProcess:
     """Start a command, interrupt it (once its temporary output exists, if asked), return its result."""
     proc = subprocess.Popen([sys.executable, "-m", "caloquant.cli.main", *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
@@ -26,7 +27,7 @@ def _interrupt(args: list[str], cwd: Path, wait: float, until_tmp: bool = False)
         time.sleep(wait)
         while until_tmp and not list(cwd.glob(".*.tmp")) and time.monotonic() < deadline:
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -41,6 +42,15 @@ def test_interrupted_simulate_leaves_no_file(tmp_path: Path, fmt: str) -> None:
                      until_tmp=True)
     assert res.returncode == 130, res.stderr
     assert "interrupted" in res.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
+    """Issue 16, defect 5: SIGTERM (a batch system's kill) during simulate left .big.h5.*.tmp behind."""
+    res = _interrupt(["simulate", "-n", "500000", "-o", "big.h5"], tmp_path, wait=1.0, until_tmp=True,
+                     sig=signal.SIGTERM)
+    assert res.returncode == 143, res.stderr
+    assert "terminated" in res.stderr
     assert list(tmp_path.iterdir()) == []
 
 

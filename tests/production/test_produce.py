@@ -167,3 +167,18 @@ def test_ctrl_c_then_rerun_gives_the_uninterrupted_checksums(weights: Path, tmp_
     clean = json.loads((tmp_path / "clean" / "manifest.json").read_text())
     assert resumed["status"] == "complete" and _checksums(resumed) == _checksums(clean)
 
+
+
+def test_a_production_stopped_before_its_first_shard_leaves_no_folder(weights: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16, defect 5: a failed produce left an empty output folder."""
+    import caloquant.production.run as run
+
+    def interrupted(client, params, out, *args):
+        (out / "manifest.json").write_text("{}")  # what a real run writes first
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "_run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        produce(_params(weights), tmp_path / "prod", workers=1)
+    assert list(tmp_path.iterdir()) == []

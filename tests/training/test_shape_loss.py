@@ -60,3 +60,18 @@ def test_cells_the_relu_empties_learn_only_through_the_straight_through_view(sma
         shape_loss(fake, torch.from_numpy(ep), dev, cells=cells)[0].backward()
         grads.append(float(p.grad[:, 10, 10, 12].sum()))
     assert grads[0] == 0.0 and grads[1] < 0  # gradient descent raises it only with the straight view
+
+
+def test_core_term_is_off_by_default_and_sees_a_core_spread_over_its_neighbours(small_showers) -> None:
+    ecal, ep = small_showers
+    ref = ShapeReference.from_showers(np.tile(ecal, (4, 1, 1, 1)), np.tile(ep, 4).astype(np.float64))
+    dev = ref.to(torch.device("cpu"))
+    ep_t = torch.from_numpy(ep)
+    spread = torch.from_numpy(_halo(ecal, 0.5))
+    assert "core" not in shape_loss(spread, ep_t, dev)[1]
+    same = shape_loss(torch.from_numpy(ecal), ep_t, dev, core_weight=1.0)[1]["core"]
+    off = shape_loss(spread, ep_t, dev, core_weight=1.0)[1]["core"]
+    assert float(same) < 0.05 < float(off)  # half the core moved away: about log 2 per layer
+    fake = spread.clone().requires_grad_()
+    shape_loss(fake, ep_t, dev, core_weight=1.0)[1]["core"].backward()
+    assert float(fake.grad[:, 12, 12].sum()) < 0  # the beam cell is told to grow

@@ -38,16 +38,21 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-_interrupted = False
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's kill, `timeout`), raised like Ctrl-C so that every output transaction
+    (`caloquant._atomic`) cleans up: Python's default SIGTERM ends the process with no cleanup at all."""
 
 
-def _on_sigint(signum: int, frame: Any) -> None:
-    """Remember the Ctrl-C as well as raising it: a KeyboardInterrupt that lands inside a finalizer or a
+_interrupted: type[KeyboardInterrupt] | None = None
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """Remember the signal as well as raising it: a KeyboardInterrupt that lands inside a finalizer or a
     weakref callback (h5py closes objects that way) is printed as "Exception ignored" and lost, and the
     command would run on; the next progress update raises it again from the flag."""
     global _interrupted
-    _interrupted = True
-    raise KeyboardInterrupt
+    _interrupted = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    raise _interrupted
 
 
 # parameters that name what a command writes; every other path parameter is an input it must not destroy
@@ -73,24 +78,27 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         global _interrupted
-        _interrupted = False
-        # only Python's own handler is replaced: an ignored SIGINT (background jobs) stays ignored, and
+        _interrupted = None
+        # only Python's own handlers are replaced: an ignored SIGINT (background jobs) stays ignored, and
         # handlers can only be set from the main thread
-        previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-        if previous is signal.default_int_handler:
-            signal.signal(signal.SIGINT, _on_sigint)
+        replaced: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+                if signal.getsignal(sig) is default:
+                    replaced[sig] = signal.signal(sig, _on_signal)
         try:
             _check_outputs(kwargs)
             return func(*args, **kwargs)
         except CaloquantError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err_console.print("interrupted: no partial output was left behind")
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            what, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+            err_console.print(f"{what}: no partial output was left behind")
+            sys.exit(code)
         finally:
-            if previous is signal.default_int_handler:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in replaced.items():
+                signal.signal(sig, handler)
 
     return wrapper  # type: ignore[return-value]
 
@@ -118,12 +126,12 @@ class _InterruptibleProgress(Progress):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         if _interrupted:
-            raise KeyboardInterrupt
+            raise _interrupted
         super().update(*args, **kwargs)
 
     def advance(self, *args: Any, **kwargs: Any) -> None:
         if _interrupted:
-            raise KeyboardInterrupt
+            raise _interrupted
         super().advance(*args, **kwargs)
 
 

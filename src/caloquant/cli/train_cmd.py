@@ -54,6 +54,8 @@ def train(
                                                          "its gradient through the final ReLU in cells Geant4 "
                                                          "fills (docs/training.md, run E).")]
     = False,
+    w_core: Annotated[float, typer.Option(help="Shape loss: weight of the beam cell's energy per layer, the "
+                                          "shower's core (0: off; docs/training.md, run F3).")] = 0.0,
     minutes: Annotated[float | None, typer.Option(help="Stop cleanly (checkpoint written) after this many minutes "
                                                   "of this call, e.g. a leased GPU's time.")] = None,
     adversarial: Annotated[bool, typer.Option(help="--no-adversarial: generator steps on the shape and ECAL "
@@ -74,7 +76,8 @@ def train(
                       val_every=val_every, ckpt_every=ckpt_every, device=device, d_warmup=d_warmup,
                       lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn,
                       d_input_power=d_input_power, w_shape=w_shape, ema_decay=ema_decay, select=select,
-                      adversarial=adversarial, shape_straight_through=shape_straight_through)
+                      adversarial=adversarial, shape_straight_through=shape_straight_through,
+                      w_core=w_core)
     trainer, how = prepare_training(out, cfg, data=data or (), symmetries=symmetries, validation=validation,
                                     val_count=val_count, init_generator=init_generator)
     if how:

@@ -43,7 +43,7 @@ def train_cmd(
     epochs: Annotated[int, typer.Option()] = 100,
 ) -> None:
     """Train the float trigger MLP; writes trigger.safetensors and metrics.json (test split)."""
-    from caloquant._atomic import ensure_dir, write_json_atomic
+    from caloquant._atomic import staged_folder, write_json_atomic
     from caloquant.edge.data import load_dataset
     from caloquant.edge.features import feature_cost
     from caloquant.edge.train import evaluate, save_trigger, train_trigger
@@ -55,11 +55,12 @@ def train_cmd(
     data = load_dataset(path)
     model, info = train_trigger(data, seed=seed, epochs=epochs)
     test = evaluate(model, data.part("test"))
-    ensure_dir(out)
-    save_trigger(out / "trigger.safetensors", model, {"features": str(path), "seed": seed, **info, "test": test})
-    write_json_atomic(out / "metrics.json", metadata(seed=seed, extra={
-        "kind": "trigger float", "features": str(path), "parameters": model.n_parameters(), "training": info,
-        "test": test, "feature_cost": feature_cost()}))
+    with staged_folder(out) as work:
+        save_trigger(work / "trigger.safetensors", model, {"features": str(path), "seed": seed, **info,
+                                                            "test": test})
+        write_json_atomic(work / "metrics.json", metadata(seed=seed, extra={
+            "kind": "trigger float", "features": str(path), "parameters": model.n_parameters(), "training": info,
+            "test": test, "feature_cost": feature_cost()}))
     console.print(f"{out}: {model.n_parameters()} parameters; test AUC {test['auc']:.3f} +- {test['auc_se']:.3f}, "
                   f"energy resolution {100 * test['resolution']:.2f} +- {100 * test['resolution_se']:.2f} %")
 

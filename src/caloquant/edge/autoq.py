@@ -36,12 +36,7 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
               on_trial: Callable[[Trial], None] | None = None) -> dict[str, Any]:
     """margin: the chosen candidate's validation score must be at most this (1 = just passing), so that the
     cheapest of many noisy trials still passes on the untouched test split (the winner's curse)."""
-    from caloquant._atomic import ensure_dir, write_json_atomic
-    from caloquant.edge.data import load_dataset
-    from caloquant.edge.quant import LayerBits, QuantConfig, export_qonnx, float_reference_cost, save_quant_trigger
-    from caloquant.edge.train import evaluate, load_trigger
-    from caloquant.metadata import metadata
-    from caloquant.resources import trigger_features_file, trigger_model_file
+    from caloquant._atomic import staged_folder
 
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
@@ -55,7 +50,25 @@ def run_autoq(out: str | os.PathLike[str], *, bops_budget: float | None = None, 
         raise InputValueError(f"margin {margin:g}: must be in (0, 1]")
     if time_budget_s <= 0:
         raise InputValueError(f"time_budget_s {time_budget_s:g}: must be positive")
-    out = ensure_dir(out)
+    final_out = Path(out)
+    with staged_folder(final_out) as work:  # an interrupted search leaves no half-written folder
+        result = _autoq_into(work, bops_budget, time_budget_s, seeds, strategies, qat_epochs, final_epochs,
+                             max_finalists, margin, hls, max_trials, on_trial)
+    if result["hls4ml"]:
+        result["hls4ml"]["project"] = str(final_out / "hls4ml" / "project")
+    return result
+
+
+def _autoq_into(out: Path, bops_budget: float | None, time_budget_s: float, seeds: tuple[int, ...],
+                strategies: tuple[str, ...], qat_epochs: int, final_epochs: int, max_finalists: int, margin: float,
+                hls: bool, max_trials: int | None, on_trial: Callable[[Trial], None] | None) -> dict[str, Any]:
+    from caloquant._atomic import write_json_atomic
+    from caloquant.edge.data import load_dataset
+    from caloquant.edge.quant import LayerBits, QuantConfig, export_qonnx, float_reference_cost, save_quant_trigger
+    from caloquant.edge.train import evaluate, load_trigger
+    from caloquant.metadata import metadata
+    from caloquant.resources import trigger_features_file, trigger_model_file
+
     float_model = load_trigger(trigger_model_file())
     data = load_dataset(trigger_features_file())
     ref32, ref16 = float_reference_cost(float_model), float_reference_cost(float_model, 16)
@@ -170,7 +183,7 @@ def run_autoq_generator(out: str | os.PathLike[str], *, model: str | os.PathLike
         if missing:
             raise InputValueError(f"hls4ml cannot build the generator: no layer for {len(missing)} nodes: "
                                   f"{', '.join(missing)}; run without hls (QONNX is still written)")
-    from caloquant._atomic import ensure_dir, write_json_atomic
+    from caloquant._atomic import staged_folder, write_json_atomic
     from caloquant.edge.generator_bits import search_generator, write_qonnx
     from caloquant.metadata import metadata
     from caloquant.models.io import load_generator
@@ -182,18 +195,18 @@ def run_autoq_generator(out: str | os.PathLike[str], *, model: str | os.PathLike
         raise InputValueError(f"bops_budget {bops_budget:g}: must be a positive number of BOPs")
     path = resolve_generator_path(model)
     gen = load_generator(path)
-    out = ensure_dir(out)
-    r = search_generator(gen, out, time_budget_s=time_budget_s, validation_size=validation_size, seed=seed,
-                         max_trials=max_trials, on_trial=on_trial, log=log)
-    chosen = r["chosen"]
-    r["bops_budget"] = bops_budget
-    r["met_budget"] = r["met"] and (bops_budget is None or chosen["bops"] <= bops_budget)
-    bits = {n: tuple(b) for n, b in chosen["bits"].items()}
-    write_qonnx(gen, bits, chosen["activation_ranges"], out / "generator_qonnx.onnx")
-    result = metadata(seed=seed, extra={**r, "model": {"path": str(path), "sha256": file_sha256(path)},
-                                        "hls4ml": "not exported: hls4ml has no transposed convolution"})
-    write_json_atomic(out / "autoq.json", result)
-    _plot_generator(r["trials"], bops_budget, out / "pareto.png")
+    with staged_folder(out) as work:
+        r = search_generator(gen, work, time_budget_s=time_budget_s, validation_size=validation_size, seed=seed,
+                             max_trials=max_trials, on_trial=on_trial, log=log)
+        chosen = r["chosen"]
+        r["bops_budget"] = bops_budget
+        r["met_budget"] = r["met"] and (bops_budget is None or chosen["bops"] <= bops_budget)
+        bits = {n: tuple(b) for n, b in chosen["bits"].items()}
+        write_qonnx(gen, bits, chosen["activation_ranges"], work / "generator_qonnx.onnx")
+        result = metadata(seed=seed, extra={**r, "model": {"path": str(path), "sha256": file_sha256(path)},
+                                            "hls4ml": "not exported: hls4ml has no transposed convolution"})
+        write_json_atomic(work / "autoq.json", result)
+        _plot_generator(r["trials"], bops_budget, work / "pareto.png")
     return result
 
 
@@ -237,7 +250,7 @@ def _firmware(model: Any, float_model: Any, data: Any, out: Path) -> dict[str, A
     t0 = time.perf_counter()
     hls = export_hls(model, out)
     check = verify_csim(model, hls, standardise(float_model, data.part("test").x))
-    return {"project": str(out / "project"), "backend": HLS_BACKEND, "io_type": "io_parallel",
+    return {"project": "hls4ml/project", "backend": HLS_BACKEND, "io_type": "io_parallel",
             "strategy": "Latency", "csim": check, "bit_exact": check["max_diff_lsb"] == 0.0,
             "estimates": latency_estimate(model), "seconds": time.perf_counter() - t0}
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from caloquant._atomic import ensure_dir
+from caloquant._atomic import staged_folder
 from caloquant.errors import InputValueError
 from caloquant.precision.modeldir import write_model_dir
 from caloquant.precision.recipes import (
@@ -86,8 +86,8 @@ def quantize(generator: Any, recipe: Recipe, *, engine: str, out: str | os.PathL
         generator, source = open_float_model(generator, spec)
     src = as_float_model(generator)
     out = Path(out)
-    ensure_dir(out)
-    info = method(src, recipe, engine, out, log)
-    write_model_dir(out, engine=engine, recipe=recipe, latent=src.latent, info=info, source=source,
-                    energy_input=src.energy_input)
+    with staged_folder(out) as work:  # a failed or interrupted search leaves no model folder, no .tune-*
+        info = method(src, recipe, engine, work, log)
+        write_model_dir(work, engine=engine, recipe=recipe, latent=src.latent, info=info, source=source,
+                        energy_input=src.energy_input)
     return out

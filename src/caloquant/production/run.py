@@ -103,7 +103,7 @@ def produce(params: ProductionParams, out: str | os.PathLike[str], *, scheduler:
             on_shard: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run (or resume) a production into ``out``; returns the manifest. Nothing is written before the
     output folder is checked and the cluster is reached."""
-    from caloquant._atomic import ensure_dir
+    from caloquant._atomic import owned_folder
 
     out = Path(out)
     wipe = _check_out(out, params, overwrite)
@@ -111,8 +111,9 @@ def produce(params: ProductionParams, out: str | os.PathLike[str], *, scheduler:
         _check_versions(client)
         if wipe:
             _wipe(out)
-        ensure_dir(out)
-        return _run(client, params, out, on_start, on_shard, workers)
+        # a production that fails or is stopped before its first shard leaves no folder it made
+        with owned_folder(out, keep=lambda p: any(p.glob("shard-*.h5"))):
+            return _run(client, params, out, on_start, on_shard, workers)
 
 
 def _run(client: Any, params: ProductionParams, out: Path, on_start: Callable[[str | None, int], None] | None,

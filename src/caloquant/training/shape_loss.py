@@ -129,7 +129,7 @@ def _log_l1(a: torch.Tensor, b: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, cells: torch.Tensor | None = None,
-               min_per_bin: int = 4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+               min_per_bin: int = 4, core_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Sum of six terms, each averaged over the 100 GeV bins the batch covers, the first three weighing
     cells as the artefact check does: the cell term (relative difference of the mean images over the cells
     whose Geant4 mean exceeds BRIGHT_GEV), the halo term (the same over cells between FAINT_GEV and
@@ -142,13 +142,20 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
     feeds the cell term only, and only in cells whose reference mean exceeds BRIGHT_GEV, so that cells the
     generator leaves empty learn that Geant4 fills them (through every cell it flooded the image). The
     profiles and features see the showers as they are: through them a straight gradient would push cells
-    that change nothing (measured: the feature term rose from 20 to 34 in 12 steps instead of falling)."""
+    that change nothing (measured: the feature term rose from 20 to 34 in 12 steps instead of falling).
+
+    `core_weight` adds a seventh term: the mean energy of the beam's cell in each layer (log L1), the
+    shower's core, which run F spread over 3 x 3 cells while the 1x1-containment moment, one number in
+    fourteen, barely pulled (docs/training.md)."""
     image = fake.float() / ep[:, None, None, None]
     cell_image = image if cells is None else cells.float() / ep[:, None, None, None]
     feats = shower_features(fake.float(), ep)
     w = ref.ref.weights(ep)
     parts: dict[str, list[torch.Tensor]] = {"cell": [], "halo": [], "faint": [], "layer": [], "lateral": [],
                                             "moments": []}
+    if core_weight > 0:
+        parts["core"] = []
+    bx, by = ECAL.beam_cell
     for lo, hi in LOSS_BINS:
         sel = torch.nonzero((ep >= lo) & (ep < hi)).squeeze(1)
         if len(sel) < min_per_bin:
@@ -168,6 +175,8 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
         parts["layer"].append(_log_l1(mean_img.sum(dim=(0, 1)), target.sum(dim=(0, 1)), EPS_LAYER))
         parts["lateral"].append(0.5 * (_log_l1(mean_img.sum(dim=(1, 2)), target.sum(dim=(1, 2)), EPS_LATERAL)
                                        + _log_l1(mean_img.sum(dim=(0, 2)), target.sum(dim=(0, 2)), EPS_LATERAL)))
+        if core_weight > 0:
+            parts["core"].append(core_weight * _log_l1(mean_img[bx, by], target[bx, by], EPS_LAYER))
         f = feats[sel]
         mu = w[sel] @ ref.mean  # per-shower reference at its energy
         sd = w[sel] @ ref.std

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from caloquant._atomic import owned_folder
 from caloquant.engines.base import generate_batches
 from caloquant.engines.torch_engine import TorchEngine
 from caloquant.errors import CheckpointError, InputValueError
@@ -71,6 +72,7 @@ class TrainConfig:
     select: str = "metric"  # best checkpoint by the 3DGAN selection metric, or by the required shape score
     adversarial: bool = True  # False: generator steps on the shape and ECAL losses only (needs w_shape > 0)
     shape_straight_through: bool = False  # cell term through the final ReLU in bright cells (run E, training.md)
+    w_core: float = 0.0  # shape loss: weight of the beam cell's per-layer profile (run F3, training.md)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
@@ -79,9 +81,9 @@ class TrainConfig:
         for name in ("precise_bn", "d_warmup"):
             if getattr(self, name) < 0:
                 raise InputValueError(f"{name} {getattr(self, name)}: must be zero or positive")
-        if not (self.w_shape >= 0 and 0 <= self.ema_decay < 1):
-            raise InputValueError(f"w_shape {self.w_shape} / ema_decay {self.ema_decay}: expected w_shape >= 0 "
-                                  "and 0 <= ema_decay < 1")
+        if not (self.w_shape >= 0 and self.w_core >= 0 and 0 <= self.ema_decay < 1):
+            raise InputValueError(f"w_shape {self.w_shape} / w_core {self.w_core} / ema_decay {self.ema_decay}: "
+                                  "expected w_shape >= 0, w_core >= 0 and 0 <= ema_decay < 1")
         if not self.adversarial and self.w_shape <= 0:
             raise InputValueError("a run without the adversarial loss needs a shape loss (w_shape > 0)")
         if self.select not in ("metric", "required"):
@@ -267,7 +269,7 @@ class Trainer:
         loss_g, g_bce, g_aux, g_ecal = self._generator_objective(p_fake, aux_fake, fake, ep)
         shape_terms: dict[str, torch.Tensor] = {}
         if cfg.w_shape > 0:
-            g_shape, shape_terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste)
+            g_shape, shape_terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core)
             loss_g = loss_g + cfg.w_shape * g_shape
             shape_terms = {"g_shape": g_shape, **{f"shape_{k}": v for k, v in shape_terms.items()}}
         self.opt_g.zero_grad(set_to_none=True)
@@ -293,7 +295,7 @@ class Trainer:
         with autocast:
             fake, fake_ste = self._generate_for_shape(z)
         g_ecal = _mape(self.ecal_target(ep), fake.float().sum(dim=(1, 2, 3)))
-        g_shape, terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste)
+        g_shape, terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core)
         loss_g = self.cfg.w_ecal * g_ecal + self.cfg.w_shape * g_shape
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -381,9 +383,13 @@ class Trainer:
     def run(self, *, on_step: Callable[[int, dict[str, float]], None] | None = None,
             time_budget_s: float | None = None) -> str:
         """Train until cfg.steps, or until `time_budget_s` of wall time have passed in this call (a leased
-        GPU's minutes); SIGINT/SIGTERM stop cleanly after the current step. Returns the reason."""
+        GPU's minutes); SIGINT/SIGTERM stop cleanly after the current step. Returns the reason. A run that
+        fails before its first checkpoint leaves no folder behind (if it made one)."""
+        with owned_folder(self.run_dir, keep=lambda p: (p / "state.json").exists()):
+            return self._run(on_step, time_budget_s)
+
+    def _run(self, on_step: Callable[[int, dict[str, float]], None] | None, time_budget_s: float | None) -> str:
         started = time.monotonic()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.ecal_coeffs is None:
             self.fit_ecal_target()
         if self.cfg.w_shape > 0 and self._shape_ref is None:

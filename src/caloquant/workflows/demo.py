@@ -17,14 +17,20 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
              readme: str | os.PathLike[str] | None = None, log: Callable[[Any], None] = print) -> Path:
     """Simulate, check the simulator against the shipped Geant4 sample, generate with the shipped GAN and
     validate both; every stage writes into ``out``."""
-    from caloquant._atomic import ensure_dir, write_json_atomic, write_text_atomic
+    from caloquant._atomic import owned_folder
+
+    with owned_folder(out):  # a failed or interrupted demo leaves no half-filled folder it created
+        return _run_demo(Path(out), count, seed, readme, log)
+
+
+def _run_demo(out: Path, count: int, seed: int, readme: str | os.PathLike[str] | None,
+              log: Callable[[Any], None]) -> Path:
+    from caloquant._atomic import write_json_atomic, write_text_atomic
     from caloquant.resources import geant4_check_sample
     from caloquant.workflows.acceptance import check_simulator, render_markdown
     from caloquant.workflows.simulation import simulate_to_file
     from caloquant.workflows.validation import run_validation
 
-    out = Path(out)
-    ensure_dir(out)
     t0 = time.perf_counter()
 
     def step(msg: str) -> None:

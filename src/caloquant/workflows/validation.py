@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from caloquant.errors import InputValueError
@@ -33,9 +32,9 @@ def run_validation(samples: str | os.PathLike[str], reference: str | os.PathLike
                    *, paired: bool = False, k: float = 4.0, tolerances: Sequence[str] = (), n_boot: int = 200,
                    voxel_classifier: bool = True, plots: bool = True, seed: int = 0,
                    progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, Any], str]:
-    """Validate and write DIR/metrics.json, DIR/summary.txt and figures; every file lands atomically and
-    only after all computations succeeded, so bad input leaves DIR untouched."""
-    from caloquant._atomic import ensure_dir, write_json_atomic, write_text_atomic
+    """Validate and write DIR/metrics.json, DIR/summary.txt and figures; they land together (a staged folder)
+    and only after every computation succeeded, so bad input or an interrupt leaves DIR as it was."""
+    from caloquant._atomic import staged_folder, write_json_atomic, write_text_atomic
     from caloquant.physics.summary_text import summary_text
     from caloquant.physics.validate import ValidationConfig, validate
 
@@ -47,14 +46,13 @@ def run_validation(samples: str | os.PathLike[str], reference: str | os.PathLike
                            voxel_classifier=voxel_classifier)
     metrics = validate(samples, reference, cfg, progress=progress)
     text = summary_text(metrics)
-    out = Path(out)
-    ensure_dir(out)
-    if plots and metrics["quantities"]:
-        from caloquant.report.validation_plots import plot_validation
+    with staged_folder(out) as work:
+        if plots and metrics["quantities"]:
+            from caloquant.report.validation_plots import plot_validation
 
-        if progress:
-            progress("plots", 0, 1)
-        metrics["figures"] = [p.name for p in plot_validation(metrics, out)]
-    write_json_atomic(out / "metrics.json", metrics)
-    write_text_atomic(out / "summary.txt", text)
+            if progress:
+                progress("plots", 0, 1)
+            metrics["figures"] = [p.name for p in plot_validation(metrics, work)]
+        write_json_atomic(work / "metrics.json", metrics)
+        write_text_atomic(work / "summary.txt", text)
     return metrics, text
