@@ -81,7 +81,7 @@ def handle_errors(func: F) -> F:
         _interrupted = None
         # only Python's own handlers are replaced: an ignored SIGINT (background jobs) stays ignored, and
         # handlers can only be set from the main thread
-        replaced: dict[int, Any] = {}
+        replaced: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
                 if signal.getsignal(sig) is default:
