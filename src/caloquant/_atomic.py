@@ -13,7 +13,8 @@ from typing import Any
 
 from caloquant.errors import OutputError
 
-__all__ = ["atomic_path", "check_writable", "ensure_dir", "owned_folder", "refuse_output_over_input",
+__all__ = ["MIN_BYTES_PER_SHOWER", "atomic_path", "check_room_for_showers", "check_writable", "ensure_dir",
+           "owned_folder", "refuse_output_over_input",
            "staged_folder", "write_json_atomic", "write_text_atomic"]
 
 
@@ -36,6 +37,30 @@ def check_writable(name: str, out: str | os.PathLike[str]) -> None:
         raise OutputError(f"{name} {out}: {ancestor} is a regular file, not a directory")
     if not os.access(ancestor, os.W_OK):
         raise OutputError(f"{name} {out}: {ancestor} is not writable")
+
+
+MIN_BYTES_PER_SHOWER = 256  # gzip'd 25^3 float32 image: the shipped GAN's sparse showers take ~750 B, Geant4's ~7.6 kB
+
+
+def check_room_for_showers(out: str | os.PathLike[str], count: int) -> None:
+    """Refuse, before any work, a shower count whose file cannot fit where it goes even at the best
+    compression any shower gets: `-n 1000000000000` tried to allocate 7 TiB of energies and crashed."""
+    out = Path(out)
+    existing = next(p for p in (out.parent if str(out.parent) else Path("."), *out.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    need = count * MIN_BYTES_PER_SHOWER
+    if need > free:
+        raise OutputError(f"count {count}: {out} would need at least {_bytes(need)} (>= {MIN_BYTES_PER_SHOWER} B a "
+                          f"compressed shower) and {existing} has {_bytes(free)} free; write fewer showers, or "
+                          "shard a large production (caloquant produce)")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    raise AssertionError
 
 
 def refuse_output_over_input(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:

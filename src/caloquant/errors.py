@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numbers
+
 __all__ = [
     "CaloquantError",
     "CheckpointError",
     "DataFormatError",
     "InputValueError",
     "OutputError",
+    "require_positive",
 ]
 
 
@@ -31,3 +34,14 @@ class OutputError(CaloquantError):
 
 class CheckpointError(CaloquantError):
     """A model checkpoint is corrupt, foreign, or does not match the expected architecture."""
+
+
+def require_positive(kind: str = "integer", /, **values: object) -> None:
+    """The one check for every count, size, budget and rate a user passes: zero, negatives and NaN (``not
+    value > 0``) are refused, and for ``kind="integer"`` also bools and fractions, in one line naming the
+    parameter (a CLI flag where the caller passes one, e.g. ``**{"--count": n}``)."""
+    for name, value in values.items():
+        integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        wrong_type = not integral if kind == "integer" else not isinstance(value, numbers.Real)
+        if wrong_type or not value > 0:  # type: ignore[operator]
+            raise InputValueError(f"{name} {value!r}: must be a positive {kind}")

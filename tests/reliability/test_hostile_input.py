@@ -177,3 +177,86 @@ def test_a_failed_training_run_leaves_no_empty_folder(tmp_path: Path, monkeypatc
         Trainer(tmp_path / "b", cfg, SimulatorBatches(4)).run()
     resumed = Trainer(tmp_path / "b", cfg, SimulatorBatches(4))
     assert resumed.try_resume() and resumed.step == 2
+
+
+def test_an_absurd_shower_count_is_refused_up_front(tmp_path: Path) -> None:
+    """Defect 6: -n 1000000000000 tried to allocate 7 TiB of energies (traceback) in simulate and generate."""
+    for command in ("simulate", "generate"):
+        r = CliRunner().invoke(app, [command, "-n", "1000000000000", "-o", str(tmp_path / "x.h5")])
+        assert r.exit_code == 2, r.output
+        assert "would need at least 256 TB" in r.output and "Traceback" not in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dataset_of_strings_is_named(tmp_path: Path) -> None:
+    """Defect 6: an 'energy' dataset of strings crashed inside numpy."""
+    import h5py
+    import numpy as np
+
+    path = tmp_path / "strings.h5"
+    with h5py.File(path, "w") as fh:
+        fh["ECAL"] = np.full((4, 25, 25, 25), 1e-3, dtype=np.float32)
+        fh["energy"] = np.array([b"a", b"b", b"c", b"d"])
+    for args in (["info", str(path)], ["validate", "--samples", str(path), "--reference", str(path), "-o", str(tmp_path / "v")]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2 and "'energy' holds |S1 values; expected numbers" in r.output, r.output
+
+
+def test_simulator_parameters_that_are_not_a_shower_are_refused(tmp_path: Path) -> None:
+    """Defect 6: --params given a binary file (traceback) or NaN / extreme values (a traceback, or empty
+    images written without a word)."""
+    import json
+
+    from caloquant.simulator import load_params
+
+    shipped = load_params().to_json()
+    cases = {"binary": (b"\xb6\x00\xff" * 100, "not UTF-8 text"),
+             "list": (b"[1, 2]", "expected a JSON object"),
+             "nan": ({"rho": float("nan")}, "rho nan: not a finite number"),
+             "kappa": ({"kappa": 1e300}, "expected a sampling fraction in (0, 1]"),
+             "layers": ({"response": [1.0] * 3}, "response: expected 25 numbers"),
+             "depth": ({"lnT": [50.0, 0.0]}, "the shower maximum at 100 GeV lies at"),
+             "radius": ({"core_radius": [1e300, 0, 0, 0]}, "the exponent reaches 1e+300")}
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(content if isinstance(content, bytes) else json.dumps({**shipped, **content}).encode())
+        r = CliRunner().invoke(app, ["simulate", "-n", "4", "--params", str(path), "-o", str(tmp_path / "s.h5")])
+        assert r.exit_code == 2 and message in r.output and str(path) in r.output, (name, r.output)
+    assert not (tmp_path / "s.h5").exists()
+
+
+def test_report_names_a_broken_result_instead_of_leaving_it_out(tmp_path: Path, small_showers) -> None:
+    """Defects 6 and 8: report --from a folder with a non-UTF-8 or wrong-schema JSON crashed or wrote a
+    report without it, silently."""
+    from caloquant.data import write_3dgan
+    from caloquant.workflows.validation import run_validation
+
+    ecal, ep = small_showers
+    write_3dgan(tmp_path / "s.h5", ecal, ep)
+    results = tmp_path / "results"
+    run_validation(tmp_path / "s.h5", tmp_path / "s.h5", results / "validate", voxel_classifier=False, plots=False,
+                   n_boot=10)
+    assert CliRunner().invoke(app, ["report", "--from", str(results)]).exit_code == 0
+    metrics = results / "validate" / "metrics.json"
+    good = metrics.read_bytes()
+    for content, message in ((b"\xb6\xff" * 10, "not UTF-8 text"), (b'{"kind": "validate"', "not valid JSON"),
+                             (b'{"kind": "validate", "n": 1}', "a validate result with no field 'compatible'")):
+        metrics.write_bytes(content)
+        r = CliRunner().invoke(app, ["report", "--from", str(results), "-o", str(tmp_path / "rep")])
+        assert r.exit_code == 2 and message in r.output and str(metrics) in r.output, r.output
+        assert not (tmp_path / "rep").exists()
+    metrics.write_bytes(b'{"not": "ours"}')  # someone else's JSON: the report says it has no validate result
+    assert CliRunner().invoke(app, ["report", "--from", str(results)]).exit_code == 0
+    assert "No validate results were given" in (results / "report.md").read_text()
+    metrics.write_bytes(good)
+
+
+def test_the_error_is_the_only_line_on_stderr(tmp_path: Path) -> None:
+    """Defect 9: the progress bar left its stub line before the one-line error."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "caloquant.cli.main", "simulate", "-n", "1000000000000", "-o",
+                        str(tmp_path / "x.h5")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [r.stderr.strip()] and r.stderr.startswith("error: count 1000000000000")

@@ -116,13 +116,22 @@ def parse_energy_range(text: str, option: str = "--energy") -> tuple[float, floa
 
 
 def require_positive(value: int, option: str) -> int:
-    if value <= 0:
-        raise InputValueError(f"{option} {value}: must be a positive integer")
+    from caloquant.errors import require_positive as check
+
+    check(**{option: value})
     return value
 
 
 class _InterruptibleProgress(Progress):
-    """A progress bar whose updates re-raise a Ctrl-C that was swallowed elsewhere (see _on_sigint)."""
+    """A progress bar whose updates re-raise a Ctrl-C that was swallowed elsewhere (see _on_signal), and
+    which leaves no line behind when the command fails: the error is then the one line on stderr."""
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            super().__exit__(exc_type, exc, tb)
+            return
+        self.live.transient = True
+        self.live.stop()  # Progress.stop would print an empty line when stderr is not a terminal
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         if _interrupted:

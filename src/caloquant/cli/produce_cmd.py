@@ -19,6 +19,7 @@ from caloquant.cli.common import (
     handle_errors,
     parse_energy_range,
     progress_bar,
+    require_positive,
 )
 
 __all__ = ["register"]
@@ -51,8 +52,8 @@ def produce_cmd(
     from caloquant.production.run import produce
 
     lo, hi = parse_energy_range(energy)
-    if workers is not None and workers <= 0:
-        raise InputValueError(f"--workers {workers}: must be a positive integer")
+    if workers is not None:
+        require_positive(workers, "--workers")
     if workers is not None and (scheduler or scheduler_file):
         raise InputValueError("--workers sizes the local cluster; with --scheduler the cluster decides")
     digest, trained = model_identity(model, spec)

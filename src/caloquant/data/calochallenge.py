@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from caloquant.data.checks import check_energies, check_showers
+from caloquant.data.checks import check_energies, check_showers, require_numeric
 from caloquant.data.threedgan import DEFAULT_CHUNK, _plain
 from caloquant.errors import DataFormatError, OutputError
 from caloquant.geometry import ECAL, CalorimeterGeometry
@@ -86,11 +86,12 @@ class CaloChallengeSource:
             for key in ("showers", "incident_energies"):
                 if key not in fh:
                     raise DataFormatError(f"{self.path}: no dataset {key!r} (keys: {', '.join(fh.keys())})")
-            ds = fh["showers"]
+            ds = require_numeric(fh["showers"], where=str(self.path), key="showers")
             if ds.ndim != 2:
                 raise DataFormatError(f"{self.path}: 'showers' has shape {ds.shape}; expected (N, n_voxels)")
             self.n_showers, self.n_voxels = (int(s) for s in ds.shape)
-            energy = np.asarray(fh["incident_energies"][...], dtype=np.float64).reshape(-1) / _MEV_PER_GEV
+            incident = require_numeric(fh["incident_energies"], where=str(self.path), key="incident_energies")
+            energy = np.asarray(incident[...], dtype=np.float64).reshape(-1) / _MEV_PER_GEV
             self.attrs: dict[str, Any] = {k: _plain(v) for k, v in fh.attrs.items()}
         if len(energy) != self.n_showers:
             raise DataFormatError(

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from caloquant.errors import DataFormatError
 
-__all__ = ["check_energies", "check_showers"]
+__all__ = ["check_energies", "check_showers", "require_numeric"]
+
+
+def require_numeric(dataset: Any, *, where: str, key: str) -> Any:
+    """Refuse a dataset that does not hold numbers (strings, compounds, references) before it is read:
+    an 'energy' of strings crashed deep in numpy instead of naming the file and key."""
+    kind = dataset.dtype.kind
+    if kind not in "fiu":
+        raise DataFormatError(f"{where}: {key!r} holds {dataset.dtype} values; expected numbers")
+    return dataset
 
 
 def check_energies(energy: np.ndarray, *, where: str, offset: int = 0) -> None:

@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 from caloquant._atomic import atomic_path
-from caloquant.data.checks import check_energies, check_showers
+from caloquant.data.checks import check_energies, check_showers, require_numeric
 from caloquant.errors import DataFormatError, OutputError
 from caloquant.geometry import ECAL, CalorimeterGeometry
 
@@ -37,17 +37,18 @@ class ThreeDGANSource:
         with h5py.File(self.path, "r") as fh:
             if "ECAL" not in fh:
                 raise DataFormatError(f"{self.path}: no dataset 'ECAL' (keys: {', '.join(fh.keys()) or 'none'})")
-            ds = fh["ECAL"]
+            ds = require_numeric(fh["ECAL"], where=str(self.path), key="ECAL")
             if ds.ndim != 4:
                 raise DataFormatError(f"{self.path}: 'ECAL' has shape {ds.shape}; expected (N, 25, 25, 25)")
             self.n_showers = int(ds.shape[0])
             self.stored_shape = tuple(int(s) for s in ds.shape[1:])
             self._crop = self._crop_for(self.stored_shape)
             if "energy" in fh:
-                energy = np.asarray(fh["energy"][...], dtype=np.float64).reshape(-1)
+                energy = np.asarray(require_numeric(fh["energy"], where=str(self.path), key="energy")[...],
+                                    dtype=np.float64).reshape(-1)
                 self.energy_key = "energy"
             elif "target" in fh:
-                target = fh["target"]
+                target = require_numeric(fh["target"], where=str(self.path), key="target")
                 if target.ndim != 2 or target.shape[1] < 2:
                     raise DataFormatError(f"{self.path}: 'target' has shape {target.shape}; expected (N, >=2)")
                 energy = np.asarray(target[:, 1], dtype=np.float64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
-from caloquant.errors import InputValueError
+from caloquant.errors import InputValueError, require_positive
 from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
 
 __all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "FP16Config", "FP32Config", "Int8StaticConfig",
@@ -36,8 +36,7 @@ def _check_literal(value: Any, kind: Any, name: str) -> None:
 
 
 def _check_positive(value: float, name: str) -> None:
-    if not value > 0:
-        raise InputValueError(f"{name} {value}: must be positive")
+    require_positive("number", **{name: value})
 
 
 @dataclass(frozen=True)

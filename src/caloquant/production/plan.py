@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from caloquant.errors import InputValueError
+from caloquant.errors import InputValueError, require_positive
 
 __all__ = ["MAX_SHARDS", "STAGING", "ProductionParams", "ShardHasher", "array_checksum",
            "shard_name", "shard_seed", "verify_shard"]
@@ -40,10 +40,8 @@ class ProductionParams:
     spec: str | None = None
 
     def __post_init__(self) -> None:
-        for name, value in (("count", self.count), ("shard_size", self.shard_size),
-                            ("threads", self.threads), ("batch_size", self.batch_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise InputValueError(f"{name} {value!r}: must be a positive integer")
+        require_positive(count=self.count, shard_size=self.shard_size, threads=self.threads,
+                         batch_size=self.batch_size)
         if self.seed < 0:
             raise InputValueError(f"seed {self.seed}: must be a non-negative integer")
         if self.n_shards > MAX_SHARDS:

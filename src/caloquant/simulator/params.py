@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from caloquant.errors import DataFormatError
+from caloquant.geometry import ECAL
 
 __all__ = ["DEFAULT_PARAMS_FILE", "SimulatorParams", "load_params"]
 
@@ -56,7 +58,56 @@ class SimulatorParams:
         if unknown:
             raise DataFormatError(f"unknown simulator parameters: {', '.join(sorted(unknown))}")
         kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(**kwargs)
+        params = cls(**kwargs)
+        params.check()
+        return params
+
+    def check(self) -> None:
+        """Refuse values the simulator cannot turn into showers (a NaN, a wrong count of layers, a sampling
+        fraction above one, a correlation of 1), naming the parameter; what passes here and still gives
+        non-finite showers is caught on the showers themselves (`ShowerSimulator`)."""
+        lengths = {"lnT": 2, "ln_alpha": 2, "scale_sigma": 2, "response": ECAL.n_layers,
+                   "core_radius": 4, "tail_radius": 4, "core_fraction": 4, "energy_range_gev": 2}
+        for name in self.__dataclass_fields__:
+            if name == "provenance":
+                continue
+            value = getattr(self, name)
+            values = value if isinstance(value, tuple) else (value,)
+            if name in lengths and (not isinstance(value, tuple) or len(values) != lengths[name]):
+                raise DataFormatError(f"{name}: expected {lengths[name]} numbers, got {value!r}")
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                    raise DataFormatError(f"{name} {v!r}: not a finite number")
+        bounds = (("kappa", 0.0 < self.kappa <= 1.0, "a sampling fraction in (0, 1]"),
+                  ("spot_gev", self.spot_gev > 0, "positive"), ("spot_shape", self.spot_shape > 0, "positive"),
+                  ("sigma_lnT", self.sigma_lnT >= 0, "zero or positive"),
+                  ("sigma_ln_alpha", self.sigma_ln_alpha >= 0, "zero or positive"),
+                  ("rho", -1 < self.rho < 1, "a correlation in (-1, 1)"),
+                  ("response", min(self.response) >= 0 < max(self.response), "zero or positive, not all zero"),
+                  ("energy_range_gev", 0 < self.energy_range_gev[0] < self.energy_range_gev[1], "0 < LO < HI"))
+        for name, ok, expected in bounds:
+            if not ok:
+                raise DataFormatError(f"{name} {getattr(self, name)!r}: expected {expected}")
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """Finite numbers can still describe no shower: a maximum outside the calorimeter, or radii whose
+        exponent overflows (the simulator then clamps them and writes empty or flat images without a word)."""
+        depth = ECAL.total_x0()
+        u = [math.log(e / 100.0) for e in self.energy_range_gev]
+        t_max = [math.exp(min(self.lnT[0] + self.lnT[1] * x, 700.0)) for x in u]
+        for e, t in zip(self.energy_range_gev, t_max, strict=True):
+            if not 0.1 < t < depth:
+                raise DataFormatError(f"lnT {self.lnT!r}: the shower maximum at {e:g} GeV lies at {t:.3g} X0; the "
+                                      f"calorimeter is {depth:.1f} X0 deep")
+        tau_max = float(ECAL.silicon_depth_x0()[-1]) / min(t_max)
+        taus = [tau_max * i / 20 for i in range(21)]
+        for name in ("core_radius", "tail_radius", "core_fraction"):
+            c = getattr(self, name)
+            worst = max(abs(c[0] + c[1] * tau + c[2] * x + c[3] * tau**2) for tau in taus for x in u)
+            if worst > 30:  # exp(30) mm is 1e13 mm; a logistic of 30 is 1 to 13 digits
+                raise DataFormatError(f"{name} {c!r}: the exponent reaches {worst:.3g} inside the calorimeter "
+                                      "(at most 30: beyond, the profile is no longer a shower)")
 
     def save(self, path: str | os.PathLike[str]) -> None:
         from caloquant._atomic import write_json_atomic
@@ -75,7 +126,15 @@ def load_params(path: str | os.PathLike[str] | None = None) -> SimulatorParams:
             where = str(path)
     except (OSError, FileNotFoundError) as exc:
         raise DataFormatError(f"{path or DEFAULT_PARAMS_FILE}: cannot read simulator parameters ({exc})") from None
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path}: not a simulator parameter file (not UTF-8 text)") from None
     try:
-        return SimulatorParams.from_json(json.loads(text))
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise DataFormatError(f"{where}: expected a JSON object of simulator parameters, got "
+                                  f"{type(data).__name__}")
+        return SimulatorParams.from_json(data)
     except (json.JSONDecodeError, TypeError) as exc:
         raise DataFormatError(f"{where}: not a valid simulator parameter file ({exc})") from None
+    except DataFormatError as exc:
+        raise DataFormatError(f"{where}: {exc}" if not str(exc).startswith(where) else str(exc)) from None

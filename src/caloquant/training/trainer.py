@@ -28,7 +28,7 @@ from torch import nn
 from caloquant._atomic import owned_folder
 from caloquant.engines.base import generate_batches
 from caloquant.engines.torch_engine import TorchEngine
-from caloquant.errors import CheckpointError, InputValueError
+from caloquant.errors import CheckpointError, InputValueError, require_positive
 from caloquant.metadata import native_bf16
 from caloquant.models import Discriminator, GANConfig, Generator
 from caloquant.models.io import save_generator
@@ -75,9 +75,9 @@ class TrainConfig:
     w_core: float = 0.0  # shape loss: weight of the beam cell's per-layer profile (run F3, training.md)
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "steps", "threads", "val_every", "ckpt_every", "lr_g", "lr_d"):
-            if not getattr(self, name) > 0:  # also refuses a NaN learning rate
-                raise InputValueError(f"{name} {getattr(self, name)}: must be positive")
+        require_positive(**{n: getattr(self, n) for n in ("batch_size", "steps", "threads", "val_every",
+                                                          "ckpt_every")})
+        require_positive("number", lr_g=self.lr_g, lr_d=self.lr_d)  # also refuses a NaN learning rate
         for name in ("precise_bn", "d_warmup"):
             if getattr(self, name) < 0:
                 raise InputValueError(f"{name} {getattr(self, name)}: must be zero or positive")

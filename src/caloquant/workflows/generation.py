@@ -7,7 +7,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from caloquant.errors import InputValueError
+from caloquant._atomic import check_room_for_showers
+from caloquant.errors import require_positive
 from caloquant.physics.plausibility import ImplausibleShowersWarning, implausible_energy
 from caloquant.precision.identity import check_trained_range, model_identity
 
@@ -25,10 +26,8 @@ def generate_to_file(model: str | os.PathLike[str] | None, out: str | os.PathLik
     from caloquant.engines.base import generate_batches
     from caloquant.precision.modeldir import load_engine
 
-    for value, name in ((count, "count"), (batch_size, "batch_size"), (threads, "threads"),
-                        (streams, "streams")):
-        if value <= 0:
-            raise InputValueError(f"{name} {value}: must be a positive integer")
+    require_positive(count=count, batch_size=batch_size, threads=threads, streams=streams)
+    check_room_for_showers(out, count)
     digest, trained = model_identity(model, spec)
     check_trained_range(*energy, trained, strict=strict)
     engine = load_engine(model, threads=threads, streams=streams, spec=spec)

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from caloquant.errors import InputValueError
+from caloquant._atomic import check_room_for_showers
+from caloquant.errors import InputValueError, require_positive
 
 __all__ = ["simulate_to_file"]
 
@@ -23,9 +24,8 @@ def simulate_to_file(out: str | os.PathLike[str], *, count: int, energy: tuple[f
     from caloquant.data import ShowerWriter, write_calochallenge
     from caloquant.simulator import ShowerSimulator, check_energy_range, draw_energies, load_params
 
-    for value, name in ((count, "count"), (threads, "threads")):
-        if value <= 0:
-            raise InputValueError(f"{name} {value}: must be a positive integer")
+    require_positive(count=count, threads=threads)
+    check_room_for_showers(out, count)
     if fmt not in ("3dgan", "calochallenge"):
         raise InputValueError(f"format {fmt!r}: expected 3dgan or calochallenge")
     fitted = load_params(Path(params) if params is not None else None)
