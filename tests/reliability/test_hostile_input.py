@@ -197,7 +197,8 @@ def test_a_dataset_of_strings_is_named(tmp_path: Path) -> None:
     with h5py.File(path, "w") as fh:
         fh["ECAL"] = np.full((4, 25, 25, 25), 1e-3, dtype=np.float32)
         fh["energy"] = np.array([b"a", b"b", b"c", b"d"])
-    for args in (["info", str(path)], ["validate", "--samples", str(path), "--reference", str(path), "-o", str(tmp_path / "v")]):
+    validate = ["validate", "--samples", str(path), "--reference", str(path), "-o", str(tmp_path / "v")]
+    for args in (["info", str(path)], validate):
         r = CliRunner().invoke(app, args)
         assert r.exit_code == 2 and "'energy' holds |S1 values; expected numbers" in r.output, r.output
 
