@@ -27,3 +27,21 @@ def test_plans_beyond_what_a_manifest_holds_are_refused_in_one_line() -> None:
     with pytest.raises(InputValueError, match="raise shard_size to at least 1000000"):
         ProductionParams(model="m.safetensors", model_sha256="", count=10**12, energy=(100.0, 500.0), seed=1,
                          shard_size=10, threads=1, batch_size=16)
+
+
+def test_dry_run_plans_ten_thousand_shards_and_writes_nothing(tmp_path) -> None:
+    """Issue 16: `produce --dry-run` shows the plan (its timing is printed; the target, < 1 s for 10 000
+    shards, is checked by reading it, not by a timed test) without a cluster or a file."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from caloquant.cli.main import app
+
+    out = tmp_path / "prod"
+    r = CliRunner().invoke(app, ["produce", "-n", "10000000", "--shard-size", "1000", "-o", str(out), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "10000 shards of up to 1000" in text and "'spawn_key': [9999]" in text and "nothing written" in text
+    assert re.search(r"planned in \d+\.\d+ s", text)
+    assert not out.exists()

@@ -44,12 +44,14 @@ def produce_cmd(
                                               "worker layout).")] = 1,
     batch_size: Annotated[int, typer.Option(help="Showers per inference batch.")] = 128,
     overwrite: Annotated[bool, typer.Option(help="Replace a different production already in --out.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Check the inputs and the output folder, plan the shards and "
+                                               "print the plan; no cluster, nothing written.")] = False,
 ) -> None:
     """Generate COUNT showers as shards on a Dask cluster (local by default); rerun to resume."""
     from caloquant.errors import InputValueError
     from caloquant.precision.identity import check_trained_range, model_identity
     from caloquant.production.plan import ProductionParams
-    from caloquant.production.run import produce
+    from caloquant.production.run import plan_production, produce
 
     lo, hi = parse_energy_range(energy)
     if workers is not None:
@@ -65,6 +67,15 @@ def produce_cmd(
     params = ProductionParams(model=str(model.resolve()) if model else "shipped default", model_sha256=digest,
                               count=count, energy=(lo, hi), seed=seed, shard_size=shard_size,
                               threads=threads, batch_size=batch_size, spec=str(spec.resolve()) if spec else None)
+    if dry_run:
+        plan = plan_production(params, out, overwrite=overwrite)
+        first, last = plan["first"], plan["last"]
+        console.print(f"{out}: {count} showers in {plan['n_shards']} shards of up to {shard_size}, planned in "
+                      f"{plan['plan_seconds']:.3f} s; shard 0 seed {first['seed']}, shard {last['index']} seed "
+                      f"{last['seed']} ({last['count']} showers); {plan['shards_already_done']} shards already done"
+                      + ("; replaces the production there" if plan["replaces_another_production"] else "")
+                      + "; nothing written (dry run)")
+        return
     t0 = time.perf_counter()
     bar = progress_bar()
     with contextlib.ExitStack() as stack:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg, stats
 
-__all__ = ["fpd", "kpd", "separation_power", "standardise", "wasserstein"]
+__all__ = ["FPD_EVENTS_PER_FEATURE", "fpd", "fpd_minimum_events", "kpd", "separation_power", "standardise",
+           "wasserstein"]
 
 
 def separation_power(a: np.ndarray, b: np.ndarray, bins: np.ndarray | int = 30) -> float:
@@ -54,13 +55,46 @@ def _frechet(x: np.ndarray, y: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(lam, 0, None)).sum())
 
 
-def fpd(x: np.ndarray, y: np.ndarray, *, n_points: int = 8, seed: int = 0, repeats: int = 5) -> tuple[float, float]:
+FPD_EVENTS_PER_FEATURE = 4  # measured (Gaussians, 151 features): from 4 events per feature the intercept is unbiased
+
+
+def fpd_minimum_events(n_features: int, *, paired: bool = False) -> int:
+    """Events each sample needs for an FPD: the subsamples must hold at least twice as many events as
+    features (a covariance of full rank) and reach 4 events per feature, else the Frechet distance is not
+    yet linear in 1/N and the extrapolation is biased (151 features, 250 events: 10.6 +- 3.1 for a true
+    0); paired samples are split in two first."""
+    need = FPD_EVENTS_PER_FEATURE * n_features
+    return 2 * need if paired else need
+
+
+def fpd(x: np.ndarray, y: np.ndarray, *, paired: bool = False, n_points: int = 8, seed: int = 0,
+        repeats: int = 5) -> tuple[float, float]:
     """Frechet physics distance extrapolated to N -> infinity, averaged over ``repeats`` subsampling seeds.
 
     The error combines the intercept's fit error with the spread between seeds: the fit error alone
     understates how much the extrapolation moves with the subsamples drawn.
+
+    ``paired``: row i of x and of y are the same event (int8 and float32 on the same latents). Subsamples
+    of x and y are then drawn from disjoint halves of the events: drawn from the same events, they
+    overlap more the larger they get, the finite-N bias falls faster than 1/N and the extrapolation went
+    far below zero (int8 against float32, 500 paired showers: FPD -7.2 +- 1.7; a Gaussian test with 151
+    features: -17.8 +- 1.1, unpaired 0.13 +- 0.16 for a true 0).
     """
-    vals, errs = zip(*(_fpd_once(x, y, n_points=n_points, seed=seed + r) for r in range(repeats)), strict=True)
+    if paired and len(x) != len(y):
+        raise ValueError(f"paired samples need equal lengths, got {len(x)} and {len(y)}")
+    need = fpd_minimum_events(x.shape[1], paired=paired)
+    if min(len(x), len(y)) < need:
+        raise ValueError(f"FPD needs at least {need} events per sample for {x.shape[1]} features, got "
+                         f"{min(len(x), len(y))}")
+
+    def once(r: int) -> tuple[float, float]:
+        if not paired:
+            return _fpd_once(x, y, n_points=n_points, seed=seed + r)
+        perm = np.random.default_rng([seed, r, 1]).permutation(len(x))
+        half = len(x) // 2
+        return _fpd_once(x[perm[:half]], y[perm[half:2 * half]], n_points=n_points, seed=seed + r)
+
+    vals, errs = zip(*(once(r) for r in range(repeats)), strict=True)
     spread = float(np.std(vals, ddof=1)) if repeats > 1 else 0.0
     return float(np.mean(vals)), float(np.sqrt(spread**2 + np.mean(np.square(errs))))
 
@@ -68,7 +102,8 @@ def fpd(x: np.ndarray, y: np.ndarray, *, n_points: int = 8, seed: int = 0, repea
 def _fpd_once(x: np.ndarray, y: np.ndarray, *, n_points: int, seed: int) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     n_max = min(len(x), len(y))
-    sizes = np.linspace(min(max(n_max // 5, 50), n_max // 2), n_max, n_points).astype(int)
+    n_min = min(max(n_max // 5, 2 * x.shape[1], 50), n_max // 2)  # full-rank covariances from the first point
+    sizes = np.linspace(n_min, n_max, n_points).astype(int)
     vals = []
     for n in sizes:
         xi = x[rng.choice(len(x), n, replace=False)]

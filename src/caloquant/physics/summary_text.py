@@ -51,5 +51,8 @@ def summary_text(m: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _distance(name: str, d: dict[str, float]) -> str:
-    return f"{name} {d['value']:.3g} +- {d['se']:.2g} (split-half {d['baseline']:.3g})"
+def _distance(name: str, d: dict[str, Any]) -> str:
+    if d["value"] is None:
+        return f"{name} not computed: {d.get('reason', 'too few showers')}"
+    base = "n/a" if d["baseline"] is None else f"{d['baseline']:.3g}"
+    return f"{name} {d['value']:.3g} +- {d['se']:.2g} (split-half {base})"

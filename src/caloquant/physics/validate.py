@@ -23,7 +23,7 @@ from caloquant.errors import DataFormatError
 from caloquant.metadata import metadata
 from caloquant.physics.classifier import classifier_test, hlf_matrix
 from caloquant.physics.compare import compare_features, validation_quantity_list
-from caloquant.physics.distances import fpd, kpd, separation_power, standardise, wasserstein
+from caloquant.physics.distances import fpd, fpd_minimum_events, kpd, separation_power, standardise, wasserstein
 from caloquant.physics.features import CELL_BINS_LOG10, EventFeatures, extract_features
 from caloquant.physics.images import ImageAccumulator
 from caloquant.physics.paired import PairedAccumulator
@@ -91,7 +91,8 @@ def _mse_projections(img_s: np.ndarray, img_r: np.ndarray) -> float:
     return float(np.mean(vals))
 
 
-def _distance_row(name: str, bin_label: str, value: float, se: float, baseline: float, tol: float, k: float) -> dict:
+def _distance_row(name: str, bin_label: str, value: float, se: float, baseline: float | None, tol: float,
+                  k: float) -> dict:
     return {"name": name, "bin": bin_label, "sample": value, "reference": 0.0, "diff": value, "sigma": se,
             "tolerance": tol, "k": k, "relative": False, "baseline": baseline,
             "compatible": bool(value <= max(tol, k * se)), "kind": "distance"}
@@ -326,16 +327,24 @@ def _hlf(fs: EventFeatures, fr: EventFeatures, rows: list[dict], tol: dict, k: f
         feats.append({"name": name, "separation_power": separation_power(xs[:, j], xr[:, j], edges),
                       "wasserstein_over_std": wasserstein(xs[:, j], xr[:, j]), **_hist(xs[:, j], xr[:, j], edges)})
     zs, zr = standardise(xs, xr), standardise(xr, xr)
-    f_val, f_se = fpd(zs, zr, seed=cfg.seed)
     k_val, k_se = kpd(zs, zr, seed=cfg.seed)
     half = len(zr) // 2
     perm = np.random.default_rng(cfg.seed).permutation(len(zr))
-    f_base, _ = fpd(zr[perm[:half]], zr[perm[half:]], seed=cfg.seed)
     k_base, _ = kpd(zr[perm[:half]], zr[perm[half:]], seed=cfg.seed)
-    rows.append(_distance_row("FPD (high-level features)", "all", f_val, f_se, f_base, tol["fpd"], k))
+    fpd_info: dict[str, Any] = {"value": None, "se": None, "baseline": None}
+    need = fpd_minimum_events(zs.shape[1], paired=cfg.paired)
+    if min(len(zs), len(zr)) >= need:
+        f_val, f_se = fpd(zs, zr, paired=cfg.paired, seed=cfg.seed)
+        f_base = (fpd(zr[perm[:half]], zr[perm[half:2 * half]], seed=cfg.seed)[0]
+                  if half >= fpd_minimum_events(zs.shape[1]) else None)
+        fpd_info = {"value": f_val, "se": f_se, "baseline": f_base}
+        rows.append(_distance_row("FPD (high-level features)", "all", f_val, f_se, f_base, tol["fpd"], k))
+    else:  # not a verdict on too few showers: the extrapolation in 1/N is biased there (physics.distances)
+        fpd_info["reason"] = (f"FPD needs at least {need} showers per sample for {zs.shape[1]} features"
+                              f"{' (paired: split in two)' if cfg.paired else ''}; got {min(len(zs), len(zr))}")
     rows.append(_distance_row("KPD (high-level features)", "all", k_val, k_se, k_base, tol["kpd"], k))
     order = np.argsort([-float(f["separation_power"]) for f in feats])  # type: ignore[arg-type]
-    return {"features": feats, "fpd": {"value": f_val, "se": f_se, "baseline": f_base},
+    return {"features": feats, "fpd": fpd_info,
             "kpd": {"value": k_val, "se": k_se, "baseline": k_base},
             "worst_separation": [feats[i]["name"] for i in order[:5]]}
 

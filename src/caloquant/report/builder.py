@@ -165,8 +165,7 @@ def _validation_rows(doc: _Doc, title: str, d: Path, m: dict[str, Any], root: Pa
               f"{PAPER_MSE['TFLite fp16']}, TFLite int8 {PAPER_MSE['TFLite int8']} (own units: compare ratios)"],
              ["3DGAN selection metric", "n/a" if m["selection_metric"]["value"] is None
               else f"{m['selection_metric']['value']:.4g}", m["selection_metric"].get("bins", "")],
-             ["FPD", f"{m['hlf']['fpd']['value']:.3g} +- {m['hlf']['fpd']['se']:.2g}",
-              f"split-half {m['hlf']['fpd']['baseline']:.3g}"],
+             ["FPD", *_fpd_cells(m["hlf"]["fpd"])],
              ["KPD", f"{m['hlf']['kpd']['value']:.3g} +- {m['hlf']['kpd']['se']:.2g}",
               f"split-half {m['hlf']['kpd']['baseline']:.3g}"]]
     for name, c in m["classifier"].items():
@@ -181,6 +180,13 @@ def _validation_rows(doc: _Doc, title: str, d: Path, m: dict[str, Any], root: Pa
         if fig.endswith(".png") and fig.split(".")[0] in ("shapes_all", "response", "features", "mean_image"):
             link = os.path.relpath(d / fig, root)
             doc.image(d / fig, Path(link).as_posix(), f"{title}: {fig[:-4].replace('_', ' ')}")
+
+
+def _fpd_cells(f: dict[str, Any]) -> list[str]:
+    if f["value"] is None:
+        return ["not computed", f.get("reason", "")]
+    return [f"{f['value']:.3g} +- {f['se']:.2g}",
+            "split-half n/a" if f["baseline"] is None else f"split-half {f['baseline']:.3g}"]
 
 
 def _pairs_section(doc: _Doc, pairs: list[Path]) -> None:
