@@ -261,3 +261,23 @@ def test_the_error_is_the_only_line_on_stderr(tmp_path: Path) -> None:
                         str(tmp_path / "x.h5")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.splitlines() == [r.stderr.strip()] and r.stderr.startswith("error: count 1000000000000")
+
+
+def test_quantize_prints_only_its_own_lines(tmp_path: Path, tiny) -> None:
+    """Defect 9: NNCF's INFO lines and progress bars (and ONNX Runtime's coloured log lines) appeared in the
+    middle of caloquant's output; NNCF resets its logger to INFO when first imported, inside the call."""
+    import subprocess
+    import sys
+
+    from caloquant.models.io import save_generator
+
+    weights = tmp_path / "tiny.safetensors"
+    save_generator(weights, tiny, info={"energy_range_gev": [100.0, 500.0]})
+    for engine in ("openvino", "onnxruntime"):
+        r = subprocess.run([sys.executable, "-m", "caloquant.cli.main", "quantize", "--model", str(weights),
+                            "--engine", engine, "--precision", "int8", "-o", str(tmp_path / engine)],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        out = " ".join(r.stdout.split())
+        assert out.startswith(f"wrote {tmp_path / engine}") and out.count("wrote") == 1, r.stdout
+        assert r.stderr == "", r.stderr

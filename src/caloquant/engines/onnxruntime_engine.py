@@ -23,6 +23,7 @@ class OnnxRuntimeEngine(EngineBase):
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3  # errors only: its coloured graph-optimiser warnings are not the user's
         model = path if isinstance(path, bytes) else str(path)
         self.session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name

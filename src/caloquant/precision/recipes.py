@@ -107,53 +107,55 @@ class ToolDefaultsConfig(_Recipe):
 
 
 @dataclass(frozen=True)
-class AutoConfig(_Recipe):
+class _JudgedRecipe(_Recipe):
+    """What every recipe judged by the physics (`precision.judge`) shares: ``validation_size`` paired
+    showers against float32, errors rescaled to ``reference_size``, the k-sigma rule, the calibration."""
+
+    validation_size: int = 2000
+    reference_size: int = 10000
+    k: float = 4.0
+    calibration_size: int = 512
+    seed: int = 7
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        require_positive(validation_size=self.validation_size, reference_size=self.reference_size,
+                         calibration_size=self.calibration_size, threads=self.threads)
+        _check_positive(self.k, "k")
+
+
+@dataclass(frozen=True)
+class AutoConfig(_JudgedRecipe):
     """The physics-driven mixed-precision tuner (`precision.tuner`): int8 where the physics allows it, the
     other layers in ``fallback``; judged against float32 on ``validation_size`` paired showers with errors
     rescaled to ``reference_size``. The search stops after ``max_trials`` candidates or ``time_budget_s``."""
 
     method: ClassVar[str] = "auto"
     precision: Literal["auto"] = "auto"
-    validation_size: int = 2000
-    reference_size: int = 10000
-    k: float = 4.0
     time_budget_s: float = 1800.0
     fallback: Fallback = "bf16"  # precision of the layers kept out of int8 (OpenVINO inference precision)
-    calibration_size: int = 512
     batch_size: int = 128
-    threads: int = 2
-    seed: int = 7
     tolerances: dict[str, float] = field(default_factory=lambda: dict(ZERO_TOLERANCES))
     max_trials: int | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         _check_literal(self.fallback, Fallback, "fallback")
         if self.validation_size < 200:
             raise InputValueError(f"validation_size {self.validation_size}: need at least 200 showers")
         _check_positive(self.time_budget_s, "time_budget_s")
-        _check_positive(self.calibration_size, "calibration_size")
         if self.max_trials is not None:
-            _check_positive(self.max_trials, "max_trials")
+            require_positive(max_trials=self.max_trials)
 
 
 @dataclass(frozen=True)
-class AccuracyControlConfig(_Recipe):
+class AccuracyControlConfig(_JudgedRecipe):
     """NNCF's ``quantize_with_accuracy_control`` with the tuner's physics objective as its metric: layers
     are reverted to float until the candidate passes the same check (`precision.judge`)."""
 
     method: ClassVar[str] = "accuracy-control"
     precision: Literal["int8"] = "int8"
-    validation_size: int = 2000
-    reference_size: int = 10000
-    k: float = 4.0
-    calibration_size: int = 512
-    seed: int = 7
-    threads: int = 2
     max_iterations: int | None = None
-
-    def __post_init__(self) -> None:
-        _check_positive(self.validation_size, "validation_size")
-        _check_positive(self.calibration_size, "calibration_size")
 
 
 Recipe = (FP32Config | BF16Config | FP16Config | Int8StaticConfig | ToolDefaultsConfig | AutoConfig

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from caloquant._logs import hide_tool_progress
 from caloquant.errors import InputValueError
 from caloquant.precision.judge import PhysicsJudge
 from caloquant.precision.recipes import AutoConfig
@@ -88,8 +89,9 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
             return fp32_model.clone()
         # exact node names: a transposed convolution's node is not named after its module (layer_map)
         ignored = nncf.IgnoredScope(names=[nodes[m] for m in kept], validate=False) if kept else None
-        return nncf.quantize(fp32_model.clone(), calib, subset_size=len(z_cal),
-                             preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=ignored)
+        with hide_tool_progress():
+            return nncf.quantize(fp32_model.clone(), calib, subset_size=len(z_cal),
+                                 preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=ignored)
 
     def evaluate(kept: tuple[str, ...], *, speed: bool) -> Trial:
         t0 = time.perf_counter()

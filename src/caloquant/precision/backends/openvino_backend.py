@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from caloquant._logs import hide_tool_progress
 from caloquant.engines.base import Engine
 from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_latents
@@ -30,7 +31,8 @@ def _quantize(src: Any, recipe: Any, out: Path) -> dict[str, Any]:
         model = ov.convert_model(str(src.write_onnx(Path(tmp) / "fp32.onnx")))
     info: dict[str, Any] = {}
     if isinstance(recipe, Int8StaticConfig | ToolDefaultsConfig):
-        model, info["calibration"] = _nncf_int8(model, src, recipe)
+        with hide_tool_progress():
+            model, info["calibration"] = _nncf_int8(model, src, recipe)
     save_ir(model, out, compress_to_fp16=recipe.precision == "fp16")
     info.update(files=["model.xml", "model.bin"], layer_precisions=openvino_layer_precisions(model))
     return info
