@@ -33,5 +33,6 @@ def test_diagnostic_features_extend_the_classifier_features(small_showers) -> No
     x, names = diagnostic_features(f)
     hlf, hlf_names = hlf_matrix(f)
     assert names[: len(hlf_names)] == hlf_names and x.shape == (len(ep), len(names)) and np.isfinite(x).all()
+    np.testing.assert_array_equal(x[:, : hlf.shape[1]], hlf)
     spectrum = x[:, [i for i, name in enumerate(names) if name.startswith("hit cells 1e")]]
     np.testing.assert_allclose(spectrum.sum(axis=1), 1.0, rtol=1e-6)  # every hit cell falls in one decade
