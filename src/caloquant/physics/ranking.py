@@ -54,7 +54,7 @@ def rank_features(x_sample: np.ndarray, x_reference: np.ndarray, names: list[str
     auc_all = float(roc_auc_score(yte, full.predict_proba(xte[:, keep])[:, 1]))
     perm = permutation_importance(full, xte[:, keep], yte, scoring="roc_auc", n_repeats=n_repeats,
                                   random_state=seed)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, j in enumerate(keep):
         lo, hi = np.percentile(x_reference[:, j], [0.5, 99.5])
         edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 31)
