@@ -37,6 +37,14 @@ class CalorimeterGeometry:
     silicon_mm: float = 0.5
     beam_cell: tuple[int, int] = (12, 12)
 
+    def summary_line(self) -> str:
+        """One line that identifies the geometry: written into shower files and simulator parameters, and
+        compared when parameters fitted for one calorimeter are loaded for another."""
+        n_thin = sum(1 for a in self.absorber_mm if a == self.absorber_mm[0])
+        return (f"{self.n_x}x{self.n_y} cells of {self.cell_size_mm} mm; {self.n_layers} layers: {n_thin} x "
+                f"{self.absorber_mm[0]} mm + {self.n_layers - n_thin} x {self.absorber_mm[-1]} mm W, each followed "
+                f"by {self.silicon_mm} mm Si")
+
     @property
     def n_layers(self) -> int:
         return len(self.absorber_mm)

@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from caloquant.data.slices import parse_file_slice
 from caloquant.errors import InputValueError
-from caloquant.training.batches import ShowerBank, parse_file_slice, symmetry_images
+from caloquant.training.batches import ShowerBank, symmetry_images
 
 
 def test_file_slices_parse() -> None:

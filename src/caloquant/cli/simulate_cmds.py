@@ -34,8 +34,9 @@ def simulate(
     threads: ThreadsOpt = 2,
     fmt: Annotated[str, typer.Option("--format", help="3dgan or calochallenge.")] = "3dgan",
     params_file: Annotated[Path | None, typer.Option("--params", help="Fitted parameter JSON.")] = None,
+    particle: Annotated[str, typer.Option(help="e- or gamma (each with its own fit).")] = "e-",
 ) -> None:
-    """Simulate electron showers with the Geant4-calibrated parametric simulator."""
+    """Simulate electron or photon showers with the Geant4-calibrated parametric simulator."""
     from caloquant.workflows.simulation import simulate_to_file
 
     require_positive(count, "--count")
@@ -54,25 +55,34 @@ def simulate(
             bar.update(task, advance=n, rate=f"{done / (time.perf_counter() - t0):.0f} showers/s")
 
         simulate_to_file(out, count=count, energy=(lo, hi), seed=seed, threads=threads, fmt=fmt,  # type: ignore[arg-type]
-                         params=params_file, on_batch=on_batch)
+                         params=params_file, particle=particle, on_batch=on_batch)
     console.print(f"wrote {count} showers to {out} in {time.perf_counter() - t0:.1f} s")
 
 
 @handle_errors
 def fit_sim(
-    geant4: Annotated[Path, typer.Argument(help="Geant4 showers to fit on (3DGAN HDF5).")],
+    geant4: Annotated[str, typer.Argument(help="Geant4 showers to fit on (3DGAN HDF5); FILE[START:STOP] "
+                                                "takes a slice, so the rest can check the fit.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the fitted parameter JSON.")],
     seed: Annotated[int, typer.Option(help="Seed of the common random numbers.")] = 12345,
+    particle: Annotated[str, typer.Option(help="The particle of the Geant4 showers: e- or gamma.")] = "e-",
 ) -> None:
     """Fit the simulator's parameters to Geant4 showers (the shipped ones come from this command)."""
+    from caloquant.data.slices import parse_file_slice
     from caloquant.simulator.fit import fit_simulator, load_targets
+    from caloquant.simulator.params import PARTICLES
 
+    if particle not in PARTICLES:
+        raise InputValueError(f"--particle {particle!r}: expected {' or '.join(PARTICLES)}")
+    path, start, stop = parse_file_slice(geant4)
+    if not path.is_file():
+        raise InputValueError(f"{path}: no such file")
     t0 = time.perf_counter()
     with console.status("reading Geant4 showers"):
-        targets = load_targets(geant4)
+        targets = load_targets(path, start=start or 0, limit=None if stop is None else stop - (start or 0))
     params = fit_simulator(
-        targets, seed=seed, progress=lambda msg: console.print(f"[{time.perf_counter() - t0:6.1f} s] fitting {msg}")
-    )
+        targets, seed=seed, particle=particle,
+        progress=lambda msg: console.print(f"[{time.perf_counter() - t0:6.1f} s] fitting {msg}"))
     params.save(out)
     console.print(f"wrote {out} ({len(targets.features)} showers, {time.perf_counter() - t0:.0f} s)")
 

@@ -162,7 +162,7 @@ class ShowerWriter:
                                 track_times=False)
         self._fh.attrs["axes"] = "ECAL[event, x, y, layer]"
         self._fh.attrs["units"] = "GeV"
-        self._fh.attrs["geometry"] = _geometry_text(g)
+        self._fh.attrs["geometry"] = g.summary_line()
         for key, value in self.attrs.items():
             self._fh.attrs[key] = value
         return self
@@ -209,14 +209,6 @@ def write_3dgan(
     with ShowerWriter(path, attrs=attrs) as writer:
         for start in range(0, len(ecal), DEFAULT_CHUNK):
             writer.append(ecal[start : start + DEFAULT_CHUNK], energy[start : start + DEFAULT_CHUNK])
-
-
-def _geometry_text(g: CalorimeterGeometry) -> str:
-    n_thin = sum(1 for a in g.absorber_mm if a == g.absorber_mm[0])
-    return (
-        f"{g.n_x}x{g.n_y} cells of {g.cell_size_mm} mm; {g.n_layers} layers: {n_thin} x {g.absorber_mm[0]} mm + "
-        f"{g.n_layers - n_thin} x {g.absorber_mm[-1]} mm W, each followed by {g.silicon_mm} mm Si"
-    )
 
 
 def _plain(value: Any) -> Any:

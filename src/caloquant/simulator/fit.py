@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from caloquant.data import open_showers
+from caloquant.errors import InputValueError
 from caloquant.geometry import ECAL
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_spread, shape_numbers
@@ -39,23 +40,35 @@ class FitTargets:
     occupancy: np.ndarray  # fraction of non-zero cells per event
     cell_quantiles: np.ndarray  # log10 quantiles of non-zero cell energies (all events)
     path: str
+    slice_text: str = "all"
 
 
 _QUANTILES = np.array([0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
 
 
-def load_targets(path: str | os.PathLike[str], *, limit: int | None = None) -> FitTargets:
-    """Read Geant4 showers once and keep what the fit needs."""
+def load_targets(path: str | os.PathLike[str], *, limit: int | None = None, start: int = 0) -> FitTargets:
+    """Read Geant4 showers once (from shower ``start``, at most ``limit``) and keep what the fit needs."""
     src = open_showers(path)
+    if not 0 <= start < src.n_showers:
+        raise InputValueError(f"{path}[{start}:]: the file holds {src.n_showers} showers")
     parts: list[EventFeatures] = []
     sums = {b: np.zeros(ECAL.shape) for b in _LAT_BINS}
     counts = dict.fromkeys(_LAT_BINS, 0)
     cells: list[np.ndarray] = []
     rng = np.random.default_rng(0)
     n_read = 0
+    skipped = 0
     for ecal, ep in src.iter_chunks(500):
-        if limit is not None and n_read >= limit:
-            break
+        if skipped < start:  # chunks before the slice (start need not fall on a chunk boundary)
+            drop = min(start - skipped, len(ecal))
+            skipped += drop
+            ecal, ep = ecal[drop:], ep[drop:]
+            if len(ecal) == 0:
+                continue
+        if limit is not None:
+            if n_read >= limit:
+                break
+            ecal, ep = ecal[: limit - n_read], ep[: limit - n_read]
         parts.append(extract_features([(ecal, ep)]))
         for b in _LAT_BINS:
             m = (ep >= b[0]) & (ep < b[1])
@@ -72,6 +85,7 @@ def load_targets(path: str | os.PathLike[str], *, limit: int | None = None) -> F
         occupancy=feats.n_hit / ECAL.n_cells,
         cell_quantiles=np.log10(np.quantile(allcells, _QUANTILES)),
         path=str(path),
+        slice_text=f"[{start}:{start + n_read}]",
     )
 
 
@@ -209,7 +223,7 @@ def _fit_spots(p: SimulatorParams, t: FitTargets, ep: np.ndarray, seed: int) -> 
 
 
 def fit_simulator(
-    targets: FitTargets, *, seed: int = 12345, start: SimulatorParams | None = None,
+    targets: FitTargets, *, seed: int = 12345, start: SimulatorParams | None = None, particle: str = "e-",
     progress: Callable[[str], None] | None = None,
 ) -> SimulatorParams:
     """Fit all stages; deterministic for a given seed and target set."""
@@ -229,8 +243,8 @@ def fit_simulator(
     say("longitudinal profile with spot noise")
     p = _fit_longitudinal(p, targets, normals, noise, with_spots=True)
     lo, hi = float(np.floor(ep.min() / 10) * 10), float(np.ceil(ep.max() / 10) * 10)
-    return replace(p, energy_range_gev=(lo, hi), provenance={
-        "fitted_on": os.path.basename(targets.path),
+    return replace(p, energy_range_gev=(lo, hi), particle=particle, provenance={
+        "fitted_on": os.path.basename(targets.path), "showers": targets.slice_text,
         "n_showers": len(ep),
         "seed": seed,
         "method": "caloquant fit-sim: lateral lsq, spot grid, longitudinal lsq with common random numbers",

@@ -10,12 +10,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from caloquant.errors import DataFormatError
+from caloquant.errors import DataFormatError, InputValueError
 from caloquant.geometry import ECAL
 
 __all__ = ["DEFAULT_PARAMS_FILE", "SimulatorParams", "load_params"]
 
 DEFAULT_PARAMS_FILE = "fitted_params.json"
+PARTICLES = ("e-", "gamma")
+SHIPPED_PARAMS = {"e-": DEFAULT_PARAMS_FILE, "gamma": "fitted_params_gamma.json"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class SimulatorParams:
     spot_gev: float = 2.0e-4
     spot_shape: float = 1.5
     energy_range_gev: tuple[float, float] = (100.0, 500.0)
+    particle: str = "e-"
+    geometry: str = field(default_factory=ECAL.summary_line)  # the calorimeter the fit saw
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,8 +72,13 @@ class SimulatorParams:
         non-finite showers is caught on the showers themselves (`ShowerSimulator`)."""
         lengths = {"lnT": 2, "ln_alpha": 2, "scale_sigma": 2, "response": ECAL.n_layers,
                    "core_radius": 4, "tail_radius": 4, "core_fraction": 4, "energy_range_gev": 2}
+        if self.particle not in PARTICLES:
+            raise DataFormatError(f"particle {self.particle!r}: expected {' or '.join(PARTICLES)}")
+        if self.geometry != ECAL.summary_line():
+            raise DataFormatError(f"geometry {self.geometry!r}: fitted for another calorimeter; this one is "
+                                  f"{ECAL.summary_line()!r}")
         for name in self.__dataclass_fields__:
-            if name == "provenance":
+            if name in ("provenance", "particle", "geometry"):
                 continue
             value = getattr(self, name)
             values = value if isinstance(value, tuple) else (value,)
@@ -115,17 +124,27 @@ class SimulatorParams:
         write_json_atomic(path, self.to_json())
 
 
-def load_params(path: str | os.PathLike[str] | None = None) -> SimulatorParams:
-    """Load fitted parameters: a given JSON file, or the ones shipped with caloquant."""
+def load_params(path: str | os.PathLike[str] | None = None, particle: str = "e-") -> SimulatorParams:
+    """Load fitted parameters for ``particle``: a given JSON file (refused if fitted for another particle or
+    calorimeter), or the ones shipped with caloquant."""
+    if particle not in PARTICLES:
+        raise InputValueError(f"particle {particle!r}: expected {' or '.join(PARTICLES)}")
+    params = _read_params(path, SHIPPED_PARAMS[particle])
+    if params.particle != particle:
+        raise DataFormatError(f"{path}: fitted for {params.particle}, not {particle}")
+    return params
+
+
+def _read_params(path: str | os.PathLike[str] | None, shipped: str) -> SimulatorParams:
     try:
         if path is None:
-            text = resources.files("caloquant.simulator").joinpath(DEFAULT_PARAMS_FILE).read_text()
-            where = f"caloquant/simulator/{DEFAULT_PARAMS_FILE}"
+            text = resources.files("caloquant.simulator").joinpath(shipped).read_text()
+            where = f"caloquant/simulator/{shipped}"
         else:
             text = Path(path).read_text()
             where = str(path)
     except (OSError, FileNotFoundError) as exc:
-        raise DataFormatError(f"{path or DEFAULT_PARAMS_FILE}: cannot read simulator parameters ({exc})") from None
+        raise DataFormatError(f"{path or shipped}: cannot read simulator parameters ({exc})") from None
     except UnicodeDecodeError:
         raise DataFormatError(f"{path}: not a simulator parameter file (not UTF-8 text)") from None
     try:

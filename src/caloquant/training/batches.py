@@ -6,13 +6,12 @@ uninterrupted one would have seen, without saving any random-generator state.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["BatchSource", "FileBatches", "ShowerBank", "SimulatorBatches", "parse_file_slice", "step_rng",
+__all__ = ["BatchSource", "FileBatches", "ShowerBank", "SimulatorBatches", "step_rng",
            "symmetry_images"]
 
 
@@ -65,17 +64,6 @@ class FileBatches:
 
     def describe(self) -> str:
         return f"{self.source.path} ({self.source.n_showers} showers)"
-
-
-_SLICE = re.compile(r"^(?P<path>.+)\[(?P<start>\d*):(?P<stop>\d*)\]$")
-
-
-def parse_file_slice(text: str) -> tuple[Path, int | None, int | None]:
-    """'FILE.h5' or 'FILE.h5[START:STOP]' (either bound may be empty) -> (path, start, stop)."""
-    m = _SLICE.match(text)
-    if m is None:
-        return Path(text), None, None
-    return (Path(m["path"]), int(m["start"]) if m["start"] else None, int(m["stop"]) if m["stop"] else None)
 
 
 def symmetry_images(ecal: np.ndarray, k: np.ndarray) -> np.ndarray:

@@ -17,10 +17,11 @@ __all__ = ["simulate_to_file"]
 
 def simulate_to_file(out: str | os.PathLike[str], *, count: int, energy: tuple[float, float] = (100.0, 500.0),
                      seed: int = 1, threads: int = 2, fmt: Literal["3dgan", "calochallenge"] = "3dgan",
-                     params: str | os.PathLike[str] | None = None,
+                     params: str | os.PathLike[str] | None = None, particle: str = "e-",
                      on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Write ``count`` simulated electron showers with primary energies uniform in ``energy`` (GeV) to ``out``;
-    ``params`` is a fitted parameter JSON (default: the shipped fit). Returns the file attributes."""
+    """Write ``count`` simulated showers of ``particle`` (e- or gamma) with primary energies uniform in
+    ``energy`` (GeV) to ``out``; ``params`` is a fitted parameter JSON for that particle (default: the shipped
+    fit). Returns the file attributes."""
     from caloquant.data import ShowerWriter, write_calochallenge
     from caloquant.simulator import ShowerSimulator, check_energy_range, draw_energies, load_params
 
@@ -28,12 +29,12 @@ def simulate_to_file(out: str | os.PathLike[str], *, count: int, energy: tuple[f
     check_room_for_showers(out, count)
     if fmt not in ("3dgan", "calochallenge"):
         raise InputValueError(f"format {fmt!r}: expected 3dgan or calochallenge")
-    fitted = load_params(Path(params) if params is not None else None)
+    fitted = load_params(Path(params) if params is not None else None, particle)
     check_energy_range(*energy, fitted)
     sim = ShowerSimulator(fitted)
     ep = draw_energies(seed, count, *energy)
     attrs = {"generator": "caloquant parametric simulator", "seed": seed, "energy_range_gev": list(energy),
-             "particle": "e-"}
+             "particle": particle}
 
     def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for ecal, e in sim.iter_showers(ep, seed, threads=threads):

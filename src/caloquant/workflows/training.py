@@ -19,7 +19,7 @@ VALIDATION_SEED = 999_983  # simulator validation showers: a seed never used for
 def validation_showers(validation: str | os.PathLike[str] | None, count: int) -> tuple[np.ndarray, np.ndarray]:
     """The first ``count`` showers of ``validation`` (FILE or FILE[START:STOP]), or ``count`` simulated
     showers on a seed training never uses."""
-    from caloquant.training.batches import parse_file_slice
+    from caloquant.data.slices import parse_file_slice
 
     if validation is not None:
         from caloquant.data import open_showers
@@ -40,7 +40,8 @@ def prepare_training(out: str | os.PathLike[str], cfg: TrainConfig, *, data: Seq
     """A trainer ready to run and one line saying how it starts: resumed from ``out``, a new run warm-started
     from ``init_generator`` ("" for a plain new run). ``data`` entries are FILE or FILE[START:STOP]; none means the
     simulator."""
-    from caloquant.training.batches import BatchSource, FileBatches, ShowerBank, SimulatorBatches, parse_file_slice
+    from caloquant.data.slices import parse_file_slice
+    from caloquant.training.batches import BatchSource, FileBatches, ShowerBank, SimulatorBatches
 
     source: BatchSource
     if len(data) == 1 and parse_file_slice(data[0])[1:] == (None, None) and symmetries == 1:
