@@ -68,6 +68,25 @@ def test_fpd_refuses_samples_too_small_for_its_features() -> None:
         fpd(x, x)
 
 
+def test_a_feature_the_reference_holds_constant_does_not_blow_up_the_distances() -> None:
+    """The paired int8 check read FPD 8e23 +- 1e24 and KPD 0.1 +- 1e31: float32 left layer 0 empty in all
+    but one shower (reference std 1e-9), int8 put noise there. Standardised by both samples' spread, the
+    distances stay finite and sane."""
+    from caloquant.physics.distances import standardise
+
+    rng = np.random.default_rng(8)
+    xr, xs = rng.standard_normal((1000, 5)), rng.standard_normal((1000, 5))
+    xr[:, 0] = 0.0
+    xr[0, 0] = 3e-8  # one faint cell in one reference shower
+    xs[:, 0] = 0.01 * np.abs(rng.standard_normal(1000))
+    blown, _ = fpd(standardise(xs, xr), standardise(xr, xr), seed=1)
+    pooled = np.concatenate([xs, xr])
+    value, err = fpd(standardise(xs, xr, pooled), standardise(xr, xr, pooled), seed=1)
+    k_value, k_err = kpd(standardise(xs, xr, pooled), standardise(xr, xr, pooled), seed=1)
+    assert blown > 1e10
+    assert 0.5 < value < 10 and err < 1 and abs(k_value) < 50 and k_err < 50
+
+
 def test_mmd_of_two_point_masses_is_analytic() -> None:
     # d = 1, x = {1, 1}, y = {0, 0}: k(1,1) + k(0,0) - 2 k(1,0) with k(a, b) = (ab + 1)^3 = 8 + 1 - 2
     assert _mmd2_poly(np.ones((2, 1)), np.zeros((2, 1))) == pytest.approx(7.0)

@@ -326,7 +326,8 @@ def _hlf(fs: EventFeatures, fr: EventFeatures, rows: list[dict], tol: dict, k: f
         edges = _edges(xr[:, j])
         feats.append({"name": name, "separation_power": separation_power(xs[:, j], xr[:, j], edges),
                       "wasserstein_over_std": wasserstein(xs[:, j], xr[:, j]), **_hist(xs[:, j], xr[:, j], edges)})
-    zs, zr = standardise(xs, xr), standardise(xr, xr)
+    pooled = np.concatenate([xs, xr])  # the spread of both: a feature constant in one sample stays finite
+    zs, zr = standardise(xs, xr, pooled), standardise(xr, xr, pooled)
     k_val, k_se = kpd(zs, zr, seed=cfg.seed)
     half = len(zr) // 2
     perm = np.random.default_rng(cfg.seed).permutation(len(zr))
