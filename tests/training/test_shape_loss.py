@@ -75,3 +75,20 @@ def test_core_term_is_off_by_default_and_sees_a_core_spread_over_its_neighbours(
     fake = spread.clone().requires_grad_()
     shape_loss(fake, ep_t, dev, core_weight=1.0)[1]["core"].backward()
     assert float(fake.grad[:, 12, 12].sum()) < 0  # the beam cell is told to grow
+
+
+def test_faint_layer_term_sees_a_stripe_the_aggregate_faint_term_averages_away(small_showers) -> None:
+    """F3 drew a stripe of faint cells across one layer while the rest of its periphery was emptier than
+    Geant4's: the one faint sum stayed below Geant4's, the per-layer term does not."""
+    ecal, ep = small_showers
+    ref = ShapeReference.from_showers(np.tile(ecal, (4, 1, 1, 1)), np.tile(ep, 4).astype(np.float64))
+    dev = ref.to(torch.device("cpu"))
+    ep_t = torch.from_numpy(ep)
+    striped = ecal.copy()
+    far = np.ones((25, 25), dtype=bool)
+    far[8:17, 8:17] = False  # cells away from the axis
+    striped[:, far, :] *= 0.2  # an emptier periphery ...
+    striped[:, 0, :, 18] += 5e-4  # ... and a full-width stripe in layer 18
+    terms = shape_loss(torch.from_numpy(striped), ep_t, dev, faint_layers_weight=1.0)[1]
+    assert "faint_layers" not in shape_loss(torch.from_numpy(striped), ep_t, dev)[1]
+    assert float(terms["faint"]) == 0.0 and float(terms["faint_layers"]) > 0.05  # log(1 + 14) over 25 layers

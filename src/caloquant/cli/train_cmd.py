@@ -56,6 +56,8 @@ def train(
     = False,
     w_core: Annotated[float, typer.Option(help="Shape loss: weight of the beam cell's energy per layer, the "
                                           "shower's core (0: off; docs/training.md, run F3).")] = 0.0,
+    w_faint_layers: Annotated[float, typer.Option(help="Shape loss: weight of the faint-cell excess per layer "
+                                                  "(a stripe costs where it is; 0: off).")] = 0.0,
     minutes: Annotated[float | None, typer.Option(help="Stop cleanly (checkpoint written) after this many minutes "
                                                   "of this call, e.g. a leased GPU's time.")] = None,
     adversarial: Annotated[bool, typer.Option(help="--no-adversarial: generator steps on the shape and ECAL "
@@ -77,7 +79,7 @@ def train(
                       lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn,
                       d_input_power=d_input_power, w_shape=w_shape, ema_decay=ema_decay, select=select,
                       adversarial=adversarial, shape_straight_through=shape_straight_through,
-                      w_core=w_core)
+                      w_core=w_core, w_faint_layers=w_faint_layers)
     trainer, how = prepare_training(out, cfg, data=data or (), symmetries=symmetries, validation=validation,
                                     val_count=val_count, init_generator=init_generator)
     if how:

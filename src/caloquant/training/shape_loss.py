@@ -129,7 +129,8 @@ def _log_l1(a: torch.Tensor, b: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, cells: torch.Tensor | None = None,
-               min_per_bin: int = 4, core_weight: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+               min_per_bin: int = 4, core_weight: float = 0.0, faint_layers_weight: float = 0.0
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Sum of six terms, each averaged over the 100 GeV bins the batch covers, the first three weighing
     cells as the artefact check does: the cell term (relative difference of the mean images over the cells
     whose Geant4 mean exceeds BRIGHT_GEV), the halo term (the same over cells between FAINT_GEV and
@@ -146,7 +147,9 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
 
     `core_weight` adds a seventh term: the mean energy of the beam's cell in each layer (log L1), the
     shower's core, which run F spread over 3 x 3 cells while the 1x1-containment moment, one number in
-    fourteen, barely pulled (docs/training.md)."""
+    fourteen, barely pulled (docs/training.md). `faint_layers_weight` adds the faint term per layer
+    (the mean over layers of log(1 + excess) of each layer's faint cells): the shipped F3 drew a stripe of
+    faint cells across layer 18 that the one sum over all faint cells averaged away."""
     image = fake.float() / ep[:, None, None, None]
     cell_image = image if cells is None else cells.float() / ep[:, None, None, None]
     feats = shower_features(fake.float(), ep)
@@ -155,6 +158,8 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
                                             "moments": []}
     if core_weight > 0:
         parts["core"] = []
+    if faint_layers_weight > 0:
+        parts["faint_layers"] = []
     bx, by = ECAL.beam_cell
     for lo, hi in LOSS_BINS:
         sel = torch.nonzero((ep >= lo) & (ep < hi)).squeeze(1)
@@ -177,6 +182,11 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
                                        + _log_l1(mean_img.sum(dim=(0, 2)), target.sum(dim=(0, 2)), EPS_LATERAL)))
         if core_weight > 0:
             parts["core"].append(core_weight * _log_l1(mean_img[bx, by], target[bx, by], EPS_LAYER))
+        if faint_layers_weight > 0:  # per layer: (x, y, layer) masked sums over x and y
+            mask = faint.to(mean_img.dtype)
+            ref_layers = (target * mask).sum(dim=(0, 1)).clamp_min(1e-12)
+            excess_layers = (mean_img * mask).sum(dim=(0, 1)) / ref_layers - 1.0
+            parts["faint_layers"].append(faint_layers_weight * torch.log1p(torch.relu(excess_layers)).mean())
         f = feats[sel]
         mu = w[sel] @ ref.mean  # per-shower reference at its energy
         sd = w[sel] @ ref.std

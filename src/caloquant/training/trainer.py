@@ -73,6 +73,7 @@ class TrainConfig:
     adversarial: bool = True  # False: generator steps on the shape and ECAL losses only (needs w_shape > 0)
     shape_straight_through: bool = False  # cell term through the final ReLU in bright cells (run E, training.md)
     w_core: float = 0.0  # shape loss: weight of the beam cell's per-layer profile (run F3, training.md)
+    w_faint_layers: float = 0.0  # shape loss: the faint-cell excess per layer (stripes; training.md)
 
     def __post_init__(self) -> None:
         require_positive(**{n: getattr(self, n) for n in ("batch_size", "steps", "threads", "val_every",
@@ -81,7 +82,7 @@ class TrainConfig:
         for name in ("precise_bn", "d_warmup"):
             if getattr(self, name) < 0:
                 raise InputValueError(f"{name} {getattr(self, name)}: must be zero or positive")
-        if not (self.w_shape >= 0 and self.w_core >= 0 and 0 <= self.ema_decay < 1):
+        if not (self.w_shape >= 0 and self.w_core >= 0 and self.w_faint_layers >= 0 and 0 <= self.ema_decay < 1):
             raise InputValueError(f"w_shape {self.w_shape} / w_core {self.w_core} / ema_decay {self.ema_decay}: "
                                   "expected w_shape >= 0, w_core >= 0 and 0 <= ema_decay < 1")
         if not self.adversarial and self.w_shape <= 0:
@@ -269,7 +270,8 @@ class Trainer:
         loss_g, g_bce, g_aux, g_ecal = self._generator_objective(p_fake, aux_fake, fake, ep)
         shape_terms: dict[str, torch.Tensor] = {}
         if cfg.w_shape > 0:
-            g_shape, shape_terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core)
+            g_shape, shape_terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core,
+                                              faint_layers_weight=self.cfg.w_faint_layers)
             loss_g = loss_g + cfg.w_shape * g_shape
             shape_terms = {"g_shape": g_shape, **{f"shape_{k}": v for k, v in shape_terms.items()}}
         self.opt_g.zero_grad(set_to_none=True)
@@ -295,7 +297,8 @@ class Trainer:
         with autocast:
             fake, fake_ste = self._generate_for_shape(z)
         g_ecal = _mape(self.ecal_target(ep), fake.float().sum(dim=(1, 2, 3)))
-        g_shape, terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core)
+        g_shape, terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core,
+                                              faint_layers_weight=self.cfg.w_faint_layers)
         loss_g = self.cfg.w_ecal * g_ecal + self.cfg.w_shape * g_shape
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
