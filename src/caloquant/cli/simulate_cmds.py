@@ -70,10 +70,9 @@ def fit_sim(
     """Fit the simulator's parameters to Geant4 showers (the shipped ones come from this command)."""
     from caloquant.data.slices import parse_file_slice
     from caloquant.simulator.fit import fit_simulator, load_targets
-    from caloquant.simulator.params import PARTICLES
+    from caloquant.simulator.params import check_particle
 
-    if particle not in PARTICLES:
-        raise InputValueError(f"--particle {particle!r}: expected {' or '.join(PARTICLES)}")
+    check_particle(particle)  # before minutes of reading
     path, start, stop = parse_file_slice(geant4)
     if not path.is_file():
         raise InputValueError(f"{path}: no such file")

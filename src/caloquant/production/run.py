@@ -73,7 +73,11 @@ def _plan(params: ProductionParams) -> list[dict[str, Any]]:
 
 
 def _check_out(out: Path, params: ProductionParams, overwrite: bool) -> bool:
-    """Whether ``out`` holds another production to wipe; refuse it (exit 2) without overwrite."""
+    """Whether ``out`` holds another production to wipe; refuse it (exit 2) without overwrite, and refuse a
+    production whose showers cannot fit there."""
+    from caloquant._atomic import check_room_for_showers
+
+    check_room_for_showers(out / shard_name(0), params.count)
     existing = read_manifest(out) if out.is_dir() else None
     if existing is not None and existing.get("params") != params.to_json():
         if not overwrite:
@@ -101,19 +105,15 @@ def plan_production(params: ProductionParams, out: str | os.PathLike[str], *, ov
                     ) -> dict[str, Any]:
     """What `produce` would do, without a cluster or a file written (`produce --dry-run`): the output checks
     it makes first, then the shard plan (seeds and counts), with the time planning took."""
-    from caloquant._atomic import MIN_BYTES_PER_SHOWER, check_room_for_showers
-
     out = Path(out)
     wipe = _check_out(out, params, overwrite)
-    check_room_for_showers(out / shard_name(0), params.count)
     t0 = time.perf_counter()
     shards = _plan(params)
     seconds = time.perf_counter() - t0
     existing = read_manifest(out) if out.is_dir() and not wipe else None
     done = sum(1 for s in (existing or {}).get("shards", []) if s.get("sha256"))
     return {"n_shards": len(shards), "first": shards[0], "last": shards[-1], "plan_seconds": seconds,
-            "replaces_another_production": wipe, "shards_already_done": done,
-            "min_bytes": params.count * MIN_BYTES_PER_SHOWER}
+            "replaces_another_production": wipe, "shards_already_done": done}
 
 
 def produce(params: ProductionParams, out: str | os.PathLike[str], *, scheduler: str | None = None,
@@ -122,11 +122,10 @@ def produce(params: ProductionParams, out: str | os.PathLike[str], *, scheduler:
             on_shard: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run (or resume) a production into ``out``; returns the manifest. Nothing is written before the
     output folder is checked and the cluster is reached."""
-    from caloquant._atomic import check_room_for_showers, owned_folder
+    from caloquant._atomic import owned_folder
 
     out = Path(out)
     wipe = _check_out(out, params, overwrite)
-    check_room_for_showers(out / shard_name(0), params.count)
     with connect(scheduler, scheduler_file, workers=workers) as client:
         _check_versions(client)
         if wipe:

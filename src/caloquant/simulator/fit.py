@@ -24,7 +24,7 @@ from caloquant.geometry import ECAL
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_spread, shape_numbers
 from caloquant.simulator.model import ShowerSimulator
-from caloquant.simulator.params import SimulatorParams
+from caloquant.simulator.params import SimulatorParams, check_particle
 
 __all__ = ["FitTargets", "fit_simulator", "load_targets"]
 
@@ -227,6 +227,7 @@ def fit_simulator(
     progress: Callable[[str], None] | None = None,
 ) -> SimulatorParams:
     """Fit all stages; deterministic for a given seed and target set."""
+    check_particle(particle)
     say = progress or (lambda _msg: None)
     p = start or SimulatorParams()
     ep = targets.features.ep

@@ -124,11 +124,16 @@ class SimulatorParams:
         write_json_atomic(path, self.to_json())
 
 
+def check_particle(particle: str) -> None:
+    """Refuse a particle the simulator has no model for, naming the choices."""
+    if particle not in PARTICLES:
+        raise InputValueError(f"particle {particle!r}: expected {' or '.join(PARTICLES)}")
+
+
 def load_params(path: str | os.PathLike[str] | None = None, particle: str = "e-") -> SimulatorParams:
     """Load fitted parameters for ``particle``: a given JSON file (refused if fitted for another particle or
     calorimeter), or the ones shipped with caloquant."""
-    if particle not in PARTICLES:
-        raise InputValueError(f"particle {particle!r}: expected {' or '.join(PARTICLES)}")
+    check_particle(particle)
     params = _read_params(path, SHIPPED_PARAMS[particle])
     if params.particle != particle:
         raise DataFormatError(f"{path}: fitted for {params.particle}, not {particle}")

@@ -270,8 +270,7 @@ class Trainer:
         loss_g, g_bce, g_aux, g_ecal = self._generator_objective(p_fake, aux_fake, fake, ep)
         shape_terms: dict[str, torch.Tensor] = {}
         if cfg.w_shape > 0:
-            g_shape, shape_terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core,
-                                              faint_layers_weight=self.cfg.w_faint_layers)
+            g_shape, shape_terms = self._shape_loss(fake, ep, fake_ste)
             loss_g = loss_g + cfg.w_shape * g_shape
             shape_terms = {"g_shape": g_shape, **{f"shape_{k}": v for k, v in shape_terms.items()}}
         self.opt_g.zero_grad(set_to_none=True)
@@ -291,14 +290,19 @@ class Trainer:
         fake = torch.relu(pre)
         return fake, pre + (fake - pre).detach()
 
+    def _shape_loss(self, fake: torch.Tensor, ep: torch.Tensor, cells: torch.Tensor
+                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The shape loss with this run's optional terms, for both kinds of generator step."""
+        return shape_loss(fake, ep, self._shape_ref, cells=cells, core_weight=self.cfg.w_core,
+                          faint_layers_weight=self.cfg.w_faint_layers)
+
     def _shape_only_step(self, z: torch.Tensor, ep: torch.Tensor, autocast: Any) -> dict[str, float]:
         """A generator step on the shape and ECAL losses alone: no discriminator, about 2.3x cheaper per
         shower. For fine-tuning an adversarially trained generator toward Geant4's statistics."""
         with autocast:
             fake, fake_ste = self._generate_for_shape(z)
         g_ecal = _mape(self.ecal_target(ep), fake.float().sum(dim=(1, 2, 3)))
-        g_shape, terms = shape_loss(fake, ep, self._shape_ref, cells=fake_ste, core_weight=self.cfg.w_core,
-                                              faint_layers_weight=self.cfg.w_faint_layers)
+        g_shape, terms = self._shape_loss(fake, ep, fake_ste)
         loss_g = self.cfg.w_ecal * g_ecal + self.cfg.w_shape * g_shape
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
