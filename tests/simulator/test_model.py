@@ -63,3 +63,50 @@ def test_energy_range_outside_the_fit_is_refused() -> None:
     check_energy_range(100, 500, p)
     with pytest.raises(InputValueError, match="outside the range the simulator was fitted for"):
         check_energy_range(50, 500, p)
+
+
+def test_the_halo_widens_the_first_layers_and_an_empty_halo_changes_nothing() -> None:
+    from dataclasses import replace
+
+    from caloquant.simulator import ShowerSimulator
+
+    base = replace(load_params(), halo_fraction=(-25.0, 0.0, 0.0, 0.0))
+    ep = np.full(200, 300.0)
+    normals = np.random.default_rng(0).standard_normal((len(ep), 3))
+    plain = ShowerSimulator(base).expected(ep, normals)
+    np.testing.assert_allclose(ShowerSimulator(replace(base, halo_fraction=(-40.0, 0.0, 0.0, 0.0)))
+                               .expected(ep, normals), plain, rtol=1e-6)
+    # a halo of 33 mm holding a half of layer 0's energy, a tenth at tau = 0.25, next to nothing at the maximum
+    haloed = ShowerSimulator(replace(base, halo_fraction=(0.5, -10.0, 0.0, 0.0), halo_radius=(3.5, 0.0, 0.0, 0.0)))
+    wide = haloed.expected(ep, normals)
+    # deep layers keep their energy; a halo wider than the calorimeter leaks some of layer 0's out
+    np.testing.assert_allclose(wide[..., 20].sum(), plain[..., 20].sum(), rtol=1e-3)
+    assert 0.7 < wide[..., 0].sum() / plain[..., 0].sum() < 1.0
+
+    def outside_7x7(x: np.ndarray, layer: int) -> float:
+        lay = x[..., layer].sum(axis=0)
+        return float(1 - lay[9:16, 9:16].sum() / lay.sum())
+
+    assert outside_7x7(wide, 0) > outside_7x7(plain, 0) + 0.08
+    assert abs(outside_7x7(wide, 20) - outside_7x7(plain, 20)) < 0.01
+
+
+def test_soft_spots_move_cells_into_the_low_decades_and_keep_the_energy() -> None:
+    from dataclasses import replace
+
+    from caloquant.simulator import ShowerSimulator
+
+    base = replace(load_params(), spot_gev=3e-4, spot_shape=1.5, spot_fraction=1.0)
+    ep = np.full(40, 300.0)
+    mu = ShowerSimulator(base).expected(ep, np.random.default_rng(0).standard_normal((len(ep), 3)))
+    one = ShowerSimulator(base).fluctuate(mu, np.random.default_rng(1))
+    two_kinds = replace(base, spot_fraction=0.5, soft_spot_gev=1e-5, soft_spot_shape=1.0)
+    two = ShowerSimulator(two_kinds).fluctuate(mu, np.random.default_rng(1))
+    np.testing.assert_allclose([one.sum(), two.sum()], mu.sum(), rtol=0.01)  # spots redistribute, never add
+
+    def low(x: np.ndarray) -> float:
+        return float(((x > 0) & (x < 1e-4)).sum() / (x > 0).sum())
+
+    assert low(two) > low(one) + 0.1
+    # the compound-Poisson variance the longitudinal fit uses: each kind weighted by its share of the energy
+    assert two_kinds.spot_variance_per_gev() == 0.5 * 3e-4 * (1 + 1 / 1.5) + 0.5 * 1e-5 * 2

@@ -92,3 +92,14 @@ def test_faint_layer_term_sees_a_stripe_the_aggregate_faint_term_averages_away(s
     terms = shape_loss(torch.from_numpy(striped), ep_t, dev, faint_layers_weight=1.0)[1]
     assert "faint_layers" not in shape_loss(torch.from_numpy(striped), ep_t, dev)[1]
     assert float(terms["faint"]) == 0.0 and float(terms["faint_layers"]) > 0.05  # log(1 + 14) over 25 layers
+
+
+def test_response_term_reads_the_mean_sampling_fraction_off(small_showers) -> None:
+    ecal, ep = small_showers
+    ref = ShapeReference.from_showers(np.tile(ecal, (4, 1, 1, 1)), np.tile(ep, 4).astype(np.float64))
+    dev = ref.to(torch.device("cpu"))
+    ep_t = torch.from_numpy(ep)
+    assert "response" not in shape_loss(torch.from_numpy(ecal), ep_t, dev)[1]
+    same = float(shape_loss(torch.from_numpy(ecal), ep_t, dev, response_weight=10.0)[1]["response"])
+    low = float(shape_loss(torch.from_numpy(0.9 * ecal), ep_t, dev, response_weight=10.0)[1]["response"])
+    assert same < 0.2 and abs(low - same - 10 * np.log(1 / 0.9)) < 0.2  # 10 x |log 0.9| = 1.05

@@ -68,3 +68,17 @@ def test_a_run_without_adversary_needs_a_shape_loss() -> None:
         TrainConfig(model="tiny", adversarial=False)
     with pytest.raises(InputValueError, match="select 'best'"):
         TrainConfig(model="tiny", select="best")
+
+
+@pytest.mark.parametrize("g_dropout", [True, False])
+def test_generator_dropout_can_stay_off_in_training_as_it_is_when_shipped(tmp_path: Path, shower_file: Path,
+                                                                          g_dropout: bool) -> None:
+    from torch import nn
+
+    bank = ShowerBank([(shower_file, None, None)] * 4, seed=6)
+    run = Trainer(tmp_path / "run", _cfg(1, g_dropout=g_dropout), bank)
+    run.run()
+    drops = [m for m in run.gen.modules() if isinstance(m, nn.Dropout)]
+    norms = [m for m in run.gen.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert drops and norms and all(m.training for m in norms)  # batch statistics as usual
+    assert all(m.training == g_dropout for m in drops)

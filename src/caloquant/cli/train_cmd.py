@@ -58,6 +58,12 @@ def train(
                                           "shower's core (0: off; docs/training.md, run F3).")] = 0.0,
     w_faint_layers: Annotated[float, typer.Option(help="Shape loss: weight of the faint-cell excess per layer "
                                                   "(a stripe costs where it is; 0: off).")] = 0.0,
+    w_cell: Annotated[float, typer.Option(help="Shape loss: weight of the term on cells Geant4 fills brightly "
+                                          "(mean above 1e-4 GeV).")] = 1.0,
+    w_response: Annotated[float, typer.Option(help="Shape loss: weight of the mean sampling fraction per 100 GeV "
+                                              "bin against Geant4's (log ratio; 0: off).")] = 0.0,
+    g_dropout: Annotated[bool, typer.Option(help="--no-g-dropout: the generator trains with its dropout off, as "
+                                            "it runs when shipped (docs/training.md, run F7).")] = True,
     minutes: Annotated[float | None, typer.Option(help="Stop cleanly (checkpoint written) after this many minutes "
                                                   "of this call, e.g. a leased GPU's time.")] = None,
     adversarial: Annotated[bool, typer.Option(help="--no-adversarial: generator steps on the shape and ECAL "
@@ -79,7 +85,8 @@ def train(
                       lr_g=lr_g, lr_d=lr_d, precise_bn=precise_bn,
                       d_input_power=d_input_power, w_shape=w_shape, ema_decay=ema_decay, select=select,
                       adversarial=adversarial, shape_straight_through=shape_straight_through,
-                      w_core=w_core, w_faint_layers=w_faint_layers)
+                      w_core=w_core, w_faint_layers=w_faint_layers, w_cell=w_cell, w_response=w_response,
+                      g_dropout=g_dropout)
     trainer, how = prepare_training(out, cfg, data=data or (), symmetries=symmetries, validation=validation,
                                     val_count=val_count, init_generator=init_generator)
     if how:

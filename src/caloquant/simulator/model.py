@@ -56,7 +56,7 @@ class ShowerSimulator:
         return layer, tmax
 
     def lateral(self, ep: np.ndarray, tmax: np.ndarray) -> np.ndarray:
-        """Per-layer cell fractions (n, L, n_x * n_y) for the mixture of core and tail profiles."""
+        """Per-layer cell fractions (n, L, n_x * n_y) for the mixture of core, tail and halo profiles."""
         p = self.params
         u = np.log(ep / 100.0)[:, None]
         tau = self._t[None, :] / tmax[:, None]
@@ -67,7 +67,11 @@ class ShowerSimulator:
         r_core = np.exp(poly(p.core_radius))
         r_tail = np.exp(poly(p.tail_radius))
         frac = (1.0 / (1.0 + np.exp(-poly(p.core_fraction))))[..., None].astype(np.float32)
-        return frac * interpolate_maps(r_core, self._tables) + (1 - frac) * interpolate_maps(r_tail, self._tables)
+        maps = frac * interpolate_maps(r_core, self._tables) + (1 - frac) * interpolate_maps(r_tail, self._tables)
+        halo = (1.0 / (1.0 + np.exp(-poly(p.halo_fraction))))[..., None].astype(np.float32)
+        if halo.max() < 1e-9:  # a fit without the halo: skip the third map
+            return maps
+        return (1 - halo) * maps + halo * interpolate_maps(np.exp(poly(p.halo_radius)), self._tables)
 
     def expected(self, ep: np.ndarray, normals: np.ndarray) -> np.ndarray:
         """Expected cell energies (n, x, y, L) before sampling fluctuations."""
@@ -77,16 +81,23 @@ class ShowerSimulator:
         return maps.reshape(len(ep), g.n_layers, g.n_x, g.n_y).transpose(0, 2, 3, 1)
 
     def fluctuate(self, mu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Sampling fluctuations: Poisson-many spots of gamma-distributed energy per cell."""
+        """Sampling fluctuations: Poisson-many spots of gamma-distributed energy per cell, of two kinds
+        (`spot_fraction` of the energy in spots of mean `spot_gev`, the rest in soft spots)."""
         p = self.params
-        lam = (mu / np.float32(p.spot_gev)).ravel()
+        flat = mu.ravel()
+        soft = 1.0 - p.spot_fraction
         # Cells whose chance of holding a spot is below 1e-7 stay empty: most of the calorimeter, skipped.
-        live = np.flatnonzero(lam > 1e-7)
-        n_spots = rng.poisson(lam[live])
-        hit = n_spots > 0
-        energy = np.zeros(lam.shape, dtype=np.float32)
-        cells = rng.standard_gamma(n_spots[hit] * p.spot_shape, dtype=np.float32)
-        energy[live[hit]] = cells * np.float32(p.spot_gev / p.spot_shape)
+        live = np.flatnonzero(flat > 1e-7 * min(p.spot_gev, p.soft_spot_gev if soft > 0 else p.spot_gev))
+        mu_live = flat[live]
+        energy = np.zeros(flat.shape, dtype=np.float32)
+        kinds = [(p.spot_fraction, p.spot_gev, p.spot_shape)]
+        if soft > 0:
+            kinds.append((soft, p.soft_spot_gev, p.soft_spot_shape))
+        for fraction, spot_gev, shape in kinds:
+            n_spots = rng.poisson(mu_live * np.float32(fraction / spot_gev))
+            hit = np.flatnonzero(n_spots)
+            energy[live[hit]] += rng.standard_gamma(n_spots[hit] * shape, dtype=np.float32) * np.float32(
+                spot_gev / shape)
         energy[energy < ZERO_BELOW_GEV] = 0.0
         return energy.reshape(mu.shape)
 

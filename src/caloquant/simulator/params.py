@@ -18,6 +18,8 @@ __all__ = ["DEFAULT_PARAMS_FILE", "SimulatorParams", "load_params"]
 DEFAULT_PARAMS_FILE = "fitted_params.json"
 PARTICLES = ("e-", "gamma")
 SHIPPED_PARAMS = {"e-": DEFAULT_PARAMS_FILE, "gamma": "fitted_params_gamma.json"}
+LATERAL_PROFILES = ("core_radius", "tail_radius", "core_fraction", "halo_radius", "halo_fraction")
+MAX_PROFILE_EXPONENT = 30.0
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,15 @@ class SimulatorParams:
     scale_sigma[0] + scale_sigma[1] * u (noise the profile does not describe).
     Lateral: core and tail radii R = exp(c0 + c1 tau + c2 u + c3 tau^2), tau = t_l / T, core fraction
     p = sigmoid(p0 + p1 tau + p2 u + p3 tau^2).
+    Halo: a third, wide profile of radius exp(poly) holding the fraction sigmoid(poly) of each layer's
+    energy (same polynomial in tau and u): the soft particles Geant4 spreads far from the axis in the first
+    layers. Its defaults hold no energy, so a parameter file fitted before the halo existed draws the same
+    showers.
     Spots: the expected cell energy is split into Poisson-many spots of mean energy ``spot_gev`` whose
-    energies are gamma distributed with shape ``spot_shape`` (Landau-like sampling fluctuations).
+    energies are gamma distributed with shape ``spot_shape`` (Landau-like sampling fluctuations); with
+    ``spot_fraction`` below 1, the rest of the energy goes into a second kind (``soft_spot_gev``,
+    ``soft_spot_shape``): one gamma shape cannot give Geant4's cell-energy spectrum, the MIP peak near
+    1e-4 GeV with its tail (docs/simulator.md).
     """
 
     lnT: tuple[float, float] = (2.15, 0.30)
@@ -45,12 +54,24 @@ class SimulatorParams:
     core_radius: tuple[float, float, float, float] = (0.3, 1.0, 0.0, 0.0)
     tail_radius: tuple[float, float, float, float] = (2.0, 0.8, 0.0, 0.0)
     core_fraction: tuple[float, float, float, float] = (2.0, -1.5, 0.0, 0.0)
+    halo_radius: tuple[float, float, float, float] = (3.5, 0.0, 0.0, 0.0)
+    halo_fraction: tuple[float, float, float, float] = (-25.0, 0.0, 0.0, 0.0)
     spot_gev: float = 2.0e-4
     spot_shape: float = 1.5
+    spot_fraction: float = 1.0
+    soft_spot_gev: float = 1.0e-4
+    soft_spot_shape: float = 1.0
     energy_range_gev: tuple[float, float] = (100.0, 500.0)
     particle: str = "e-"
     geometry: str = field(default_factory=ECAL.summary_line)  # the calorimeter the fit saw
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    def spot_variance_per_gev(self) -> float:
+        """Variance of a cell's summed spot energy per GeV of its expected energy (compound Poisson:
+        fraction x mean spot x (1 + 1 / shape), summed over the two kinds)."""
+        soft = 1.0 - self.spot_fraction
+        return (self.spot_fraction * self.spot_gev * (1 + 1 / self.spot_shape)
+                + soft * self.soft_spot_gev * (1 + 1 / self.soft_spot_shape))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,7 +92,8 @@ class SimulatorParams:
         fraction above one, a correlation of 1), naming the parameter; what passes here and still gives
         non-finite showers is caught on the showers themselves (`ShowerSimulator`)."""
         lengths = {"lnT": 2, "ln_alpha": 2, "scale_sigma": 2, "response": ECAL.n_layers,
-                   "core_radius": 4, "tail_radius": 4, "core_fraction": 4, "energy_range_gev": 2}
+                   "core_radius": 4, "tail_radius": 4, "core_fraction": 4, "halo_radius": 4, "halo_fraction": 4,
+                   "energy_range_gev": 2}
         if self.particle not in PARTICLES:
             raise DataFormatError(f"particle {self.particle!r}: expected {' or '.join(PARTICLES)}")
         if self.geometry != ECAL.summary_line():
@@ -89,6 +111,9 @@ class SimulatorParams:
                     raise DataFormatError(f"{name} {v!r}: not a finite number")
         bounds = (("kappa", 0.0 < self.kappa <= 1.0, "a sampling fraction in (0, 1]"),
                   ("spot_gev", self.spot_gev > 0, "positive"), ("spot_shape", self.spot_shape > 0, "positive"),
+                  ("soft_spot_gev", self.soft_spot_gev > 0, "positive"),
+                  ("soft_spot_shape", self.soft_spot_shape > 0, "positive"),
+                  ("spot_fraction", 0 <= self.spot_fraction <= 1, "a fraction in [0, 1]"),
                   ("sigma_lnT", self.sigma_lnT >= 0, "zero or positive"),
                   ("sigma_ln_alpha", self.sigma_ln_alpha >= 0, "zero or positive"),
                   ("rho", -1 < self.rho < 1, "a correlation in (-1, 1)"),
@@ -109,14 +134,21 @@ class SimulatorParams:
             if not 0.1 < t < depth:
                 raise DataFormatError(f"lnT {self.lnT!r}: the shower maximum at {e:g} GeV lies at {t:.3g} X0; the "
                                       f"calorimeter is {depth:.1f} X0 deep")
+        for name, worst in self.profile_exponents().items():
+            if worst > MAX_PROFILE_EXPONENT:  # exp(30) mm is 1e13 mm; a logistic of 30 is 1 to 13 digits
+                raise DataFormatError(f"{name} {getattr(self, name)!r}: the exponent reaches {worst:.3g} inside "
+                                      f"the calorimeter (at most {MAX_PROFILE_EXPONENT:g}: beyond, the profile is no "
+                                      "longer a shower)")
+
+    def profile_exponents(self) -> dict[str, float]:
+        """Largest |polynomial| of each lateral profile over the depths and energies the calorimeter sees
+        (the fit keeps them below MAX_PROFILE_EXPONENT, the check refuses files beyond it)."""
+        u = [math.log(e / 100.0) for e in self.energy_range_gev]
+        t_max = [math.exp(min(self.lnT[0] + self.lnT[1] * x, 700.0)) for x in u]
         tau_max = float(ECAL.silicon_depth_x0()[-1]) / min(t_max)
         taus = [tau_max * i / 20 for i in range(21)]
-        for name in ("core_radius", "tail_radius", "core_fraction"):
-            c = getattr(self, name)
-            worst = max(abs(c[0] + c[1] * tau + c[2] * x + c[3] * tau**2) for tau in taus for x in u)
-            if worst > 30:  # exp(30) mm is 1e13 mm; a logistic of 30 is 1 to 13 digits
-                raise DataFormatError(f"{name} {c!r}: the exponent reaches {worst:.3g} inside the calorimeter "
-                                      "(at most 30: beyond, the profile is no longer a shower)")
+        return {name: max(abs(c[0] + c[1] * tau + c[2] * x + c[3] * tau**2) for tau in taus for x in u)
+                for name in LATERAL_PROFILES for c in (getattr(self, name),)}
 
     def save(self, path: str | os.PathLike[str]) -> None:
         from caloquant._atomic import write_json_atomic

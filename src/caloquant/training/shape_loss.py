@@ -129,7 +129,8 @@ def _log_l1(a: torch.Tensor, b: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, cells: torch.Tensor | None = None,
-               min_per_bin: int = 4, core_weight: float = 0.0, faint_layers_weight: float = 0.0
+               min_per_bin: int = 4, core_weight: float = 0.0, faint_layers_weight: float = 0.0,
+               cell_weight: float = 1.0, response_weight: float = 0.0
                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Sum of six terms, each averaged over the 100 GeV bins the batch covers, the first three weighing
     cells as the artefact check does: the cell term (relative difference of the mean images over the cells
@@ -149,7 +150,10 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
     shower's core, which run F spread over 3 x 3 cells while the 1x1-containment moment, one number in
     fourteen, barely pulled (docs/training.md). `faint_layers_weight` adds the faint term per layer
     (the mean over layers of log(1 + excess) of each layer's faint cells): the shipped F3 drew a stripe of
-    faint cells across layer 18 that the one sum over all faint cells averaged away."""
+    faint cells across layer 18 that the one sum over all faint cells averaged away. `cell_weight` scales
+    the cell term: F3 held the beam cell but left its eight neighbours at a fifth of Geant4's energy.
+    `response_weight` adds the log ratio of the bin's mean sampling fraction to Geant4's: in the moments
+    term it is one number in fourteen, in Geant4's spread, and F3-F5 stayed 5-10 % low."""
     image = fake.float() / ep[:, None, None, None]
     cell_image = image if cells is None else cells.float() / ep[:, None, None, None]
     feats = shower_features(fake.float(), ep)
@@ -160,6 +164,8 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
         parts["core"] = []
     if faint_layers_weight > 0:
         parts["faint_layers"] = []
+    if response_weight > 0:
+        parts["response"] = []
     bx, by = ECAL.beam_cell
     for lo, hi in LOSS_BINS:
         sel = torch.nonzero((ep >= lo) & (ep < hi)).squeeze(1)
@@ -173,7 +179,7 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
         g4_gev = target * ep[sel].mean()
         bright, faint = g4_gev > BRIGHT_GEV, g4_gev < FAINT_GEV
         halo = ~bright & ~faint
-        parts["cell"].append(_relative_l1(cell_mean[bright], target[bright], EPS_CELL))
+        parts["cell"].append(cell_weight * _relative_l1(cell_mean[bright], target[bright], EPS_CELL))
         parts["halo"].append(_relative_l1(mean_img[halo], target[halo], EPS_CELL))
         excess = mean_img[faint].sum() / target[faint].sum().clamp_min(1e-12) - 1.0
         parts["faint"].append(torch.log1p(torch.relu(excess)))
@@ -191,6 +197,8 @@ def shape_loss(fake: torch.Tensor, ep: torch.Tensor, ref: _DeviceReference, *, c
         mu = w[sel] @ ref.mean  # per-shower reference at its energy
         sd = w[sel] @ ref.std
         scale = sd.mean(dim=0)
+        if response_weight > 0:  # the bin's mean sampling fraction, log ratio to Geant4's
+            parts["response"].append(response_weight * (f[:, 0].mean().log() - mu[:, 0].mean().log()).abs())
         d_mean = ((f - mu).mean(dim=0) / scale).abs()
         d_std = (f.std(dim=0) - sd.mean(dim=0)).abs() / scale
         parts["moments"].append((d_mean + d_std).mean())
