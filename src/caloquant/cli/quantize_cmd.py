@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from caloquant._logs import quiet_tool_logs
-from caloquant.cli.common import console, handle_errors
+from caloquant.cli.common import console, handle_errors, progress_bar
 
 __all__ = ["register"]
 
@@ -25,7 +25,14 @@ def quantize_cmd(
     calibration_method: Annotated[str, typer.Option(help="int8: minmax, percentile or entropy.")] = "minmax",
     symmetric: Annotated[bool, typer.Option(help="int8: symmetric activations (OpenVINO deconv needs it).")] = True,
     keep_output_float: Annotated[bool, typer.Option(help="int8: keep the last convolution in float.")] = True,
-    time_budget: Annotated[float, typer.Option(help="auto: seconds the search may take.")] = 1800.0,
+    method: Annotated[str, typer.Option(help="int8: ptq (post-training) or qat (PTQ, then fine-tuned against "
+                                        "float32 on fresh latents; PyTorch generators only).")] = "ptq",
+    steps: Annotated[int, typer.Option(help="qat: fine-tuning steps.")] = 300,
+    lr: Annotated[float, typer.Option(help="qat: Adam learning rate.")] = 1e-6,
+    qat_loss: Annotated[str, typer.Option(help="qat: physics (cells, layers, profiles, total in log space) or "
+                                          "mse.")] = "physics",
+    time_budget: Annotated[float, typer.Option(help="auto: seconds the search may take; qat: the fine-tuning.")]
+    = 1800.0,
     validation_size: Annotated[int, typer.Option(help="auto: paired showers per trial.")] = 2000,
     reference_size: Annotated[int, typer.Option(help="auto: judge at the statistical resolution of N showers.")]
     = 10000,
@@ -33,25 +40,47 @@ def quantize_cmd(
     = "bf16",
 ) -> None:
     """Quantize or convert the generator; `caloquant generate --model DIR` runs the result."""
+    from caloquant.errors import InputValueError
     from caloquant.precision import AutoConfig, Recipe, quantize, read_model_dir, recipe_for
+    from caloquant.precision.recipes import Int8QATConfig
 
     recipe: Recipe
     if precision == "auto":
         recipe = AutoConfig(time_budget_s=time_budget, validation_size=validation_size, reference_size=reference_size,
                             fallback=fallback, calibration_size=calibration_size)  # type: ignore[arg-type]
+    elif precision == "int8" and method == "qat":
+        if calibration_method != "minmax":
+            raise InputValueError(f"--calibration-method {calibration_method}: qat calibrates with minmax (its "
+                                  "ranges are then trained)")
+        recipe = Int8QATConfig(calibration_size=calibration_size, symmetric=symmetric,
+                               keep_output_float=keep_output_float, steps=steps, lr=lr, loss=qat_loss,  # type: ignore[arg-type]
+                               time_budget_s=time_budget)
     elif precision == "int8":
+        if method != "ptq":
+            raise InputValueError(f"--method {method!r}: expected ptq or qat")
         recipe = recipe_for(precision, calibration_size=calibration_size, calibration_method=calibration_method,
                             symmetric=symmetric, keep_output_float=keep_output_float)
         if calibration_size < 100:
             console.print(f"[yellow]warning:[/] --calibration-size {calibration_size} is small; ranges may be poor")
     else:
         recipe = recipe_for(precision)
+    if method != "ptq" and precision != "int8":
+        raise InputValueError(f"--method {method}: applies to --precision int8")
     with quiet_tool_logs():
         if precision == "auto":
             quantize(model, recipe, engine=engine, out=out, spec=spec, log=console.print)
+        elif isinstance(recipe, Int8QATConfig):
+            with progress_bar(transient=True) as bar:
+                task = bar.add_task("int8 QAT", total=steps, rate="")
+                quantize(model, recipe, engine=engine, out=out, spec=spec,
+                         progress=lambda done, total: bar.update(task, completed=done))
         else:
             with console.status(f"{engine} {precision}"):
                 quantize(model, recipe, engine=engine, out=out, spec=spec)
+    if isinstance(recipe, Int8QATConfig):
+        qat = read_model_dir(out)["qat"]
+        console.print(f"QAT: {qat['steps']} steps in {qat['seconds']:.0f} s, loss {qat['loss_first_steps']:.4g} -> "
+                          f"{qat['loss_last_steps']:.4g}")
     if precision != "auto":
         console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
         return

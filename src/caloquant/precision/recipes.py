@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Literal, get_args
 from caloquant.errors import InputValueError, require_positive
 from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
 
-__all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "FP16Config", "FP32Config", "Int8StaticConfig",
-           "Recipe", "ToolDefaultsConfig", "recipe_for"]
+__all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "FP16Config", "FP32Config", "Int8QATConfig",
+           "Int8StaticConfig", "Recipe", "ToolDefaultsConfig", "recipe_for"]
 
 CalibrationMethod = Literal["minmax", "percentile", "entropy"]
 Fallback = Literal["bf16", "fp32"]
@@ -91,6 +91,44 @@ class Int8StaticConfig(_Recipe):
         _check_literal(self.calibration_method, CalibrationMethod, "calibration_method")
 
 
+QATLoss = Literal["physics", "mse"]
+
+
+@dataclass(frozen=True)
+class Int8QATConfig(_Recipe):
+    """int8 by quantization-aware fine-tuning (`precision.qat`): PTQ calibrated as `Int8StaticConfig`
+    (symmetric, last convolution float, same latents), then ``steps`` Adam steps of ``batch_size`` fresh
+    contract latents toward the float32 generator's showers (``loss``: the physics distance, per-term
+    ``loss_weights``, or a plain MSE), stopped early after ``time_budget_s`` seconds if given."""
+
+    method: ClassVar[str] = "qat"
+    precision: Literal["int8"] = "int8"
+    calibration_size: int = 512
+    symmetric: bool = True
+    keep_output_float: bool = True
+    energy: tuple[float, float] = (100.0, 500.0)
+    seed: int = 12345
+    steps: int = 300
+    batch_size: int = 16
+    lr: float = 1e-5
+    loss: QATLoss = "physics"
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {"cell": 1.0, "layer": 1.0, "lateral": 1.0, "total": 1.0})
+    time_budget_s: float | None = None
+    qat_seed: int = 2024
+
+    def __post_init__(self) -> None:
+        require_positive(calibration_size=self.calibration_size, steps=self.steps, batch_size=self.batch_size)
+        _check_positive(self.lr, "lr")
+        _check_literal(self.loss, QATLoss, "loss")
+        if self.time_budget_s is not None:
+            _check_positive(self.time_budget_s, "time_budget_s")
+        unknown = set(self.loss_weights) - {"cell", "layer", "lateral", "total"}
+        if unknown or any(not w >= 0 for w in self.loss_weights.values()):
+            raise InputValueError(f"loss_weights {self.loss_weights}: expected weights >= 0 for cell, layer, "
+                                  "lateral and total")
+
+
 @dataclass(frozen=True)
 class ToolDefaultsConfig(_Recipe):
     """The engine's own int8 quantizer called with its defaults: the peer a user would try first (NNCF
@@ -158,7 +196,7 @@ class AccuracyControlConfig(_JudgedRecipe):
     max_iterations: int | None = None
 
 
-Recipe = (FP32Config | BF16Config | FP16Config | Int8StaticConfig | ToolDefaultsConfig | AutoConfig
+Recipe = (FP32Config | BF16Config | FP16Config | Int8StaticConfig | Int8QATConfig | ToolDefaultsConfig | AutoConfig
           | AccuracyControlConfig)
 _BY_PRECISION: dict[str, type[Recipe]] = {"fp32": FP32Config, "bf16": BF16Config, "fp16": FP16Config,
                                           "int8": Int8StaticConfig, "auto": AutoConfig}
