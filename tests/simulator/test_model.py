@@ -110,3 +110,19 @@ def test_soft_spots_move_cells_into_the_low_decades_and_keep_the_energy() -> Non
     assert low(two) > low(one) + 0.1
     # the compound-Poisson variance the longitudinal fit uses: each kind weighted by its share of the energy
     assert two_kinds.spot_variance_per_gev() == 0.5 * 3e-4 * (1 + 1 / 1.5) + 0.5 * 1e-5 * 2
+
+
+def test_layer_noise_loosens_the_layers_and_is_off_by_default() -> None:
+    from dataclasses import replace
+
+    from caloquant.simulator import ShowerSimulator
+
+    base = replace(load_params(), layer_sigma=(0.0, 0.0, 0.0))
+    assert not base.layer_noise
+    ep = np.full(400, 300.0)
+    normals = np.random.default_rng(0).standard_normal((len(ep), 3 + ECAL.n_layers))
+    rigid, _ = ShowerSimulator(base).longitudinal(ep, normals[:, :3])
+    np.testing.assert_array_equal(ShowerSimulator(base).longitudinal(ep, normals)[0], rigid)  # zero width: off
+    loose, _ = ShowerSimulator(replace(base, layer_sigma=(0.3, 0.0, 0.0))).longitudinal(ep, normals)
+    np.testing.assert_allclose(loose.mean(axis=0), rigid.mean(axis=0), rtol=0.1)  # mean-preserving noise
+    assert np.corrcoef(loose[:, 10], loose[:, 14])[0, 1] < np.corrcoef(rigid[:, 10], rigid[:, 14])[0, 1] - 0.2

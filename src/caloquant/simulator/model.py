@@ -36,7 +36,8 @@ class ShowerSimulator:
     def longitudinal(self, ep: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected silicon energy per layer (n, L) and the depth of shower maximum T (n,) in X0.
 
-        ``normals`` is (n, 3) standard normals: two for (ln T, ln alpha), one for the scale.
+        ``normals`` is (n, 3) standard normals: two for (ln T, ln alpha), one for the scale; (n, 3 + L)
+        adds one per layer for the independent layer noise (`SimulatorParams.layer_noise`).
         """
         p = self.params
         u = np.log(ep / 100.0)
@@ -53,6 +54,11 @@ class ShowerSimulator:
         s = np.maximum(p.scale_sigma[0] + p.scale_sigma[1] * u, 0.0)
         scale = np.exp(s * normals[:, 2] - 0.5 * s**2)
         layer = ep[:, None] * p.kappa * np.asarray(p.response)[None, :] * np.exp(logf) * scale[:, None]
+        if normals.shape[1] > 3:  # independent per-layer log-normal noise of width layer_sigma(tau)
+            tau = t / tmax[:, None]
+            c = p.layer_sigma
+            sigma = np.maximum(c[0] + c[1] * tau + c[2] * tau**2, 0.0)
+            layer = layer * np.exp(sigma * normals[:, 3:3 + t.shape[1]] - 0.5 * sigma**2)
         return layer, tmax
 
     def lateral(self, ep: np.ndarray, tmax: np.ndarray) -> np.ndarray:
@@ -106,6 +112,8 @@ class ShowerSimulator:
         """Showers (n, 25, 25, 25) float32 GeV for primary energies ``ep``, from (seed, chunk_index)."""
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, chunk_index)))
         normals = rng.standard_normal((len(ep), 3))
+        if self.params.layer_noise:  # drawn after the others: a fit without it draws the same showers
+            normals = np.concatenate([normals, rng.standard_normal((len(ep), self.geometry.n_layers))], axis=1)
         mu = self.expected(np.asarray(ep, dtype=np.float64), normals)
         return self.fluctuate(mu, rng)
 

@@ -32,6 +32,9 @@ class SimulatorParams:
     scale_sigma[0] + scale_sigma[1] * u (noise the profile does not describe).
     Lateral: core and tail radii R = exp(c0 + c1 tau + c2 u + c3 tau^2), tau = t_l / T, core fraction
     p = sigmoid(p0 + p1 tau + p2 u + p3 tau^2).
+    Layer noise: each layer's energy also varies on its own, log-normal of width
+    max(c0 + c1 tau + c2 tau^2, 0) (``layer_sigma``): the two profile parameters alone tie the layers
+    together more rigidly than Geant4 does (docs/simulator.md). Zero: off.
     Halo: a third, wide profile of radius exp(poly) holding the fraction sigmoid(poly) of each layer's
     energy (same polynomial in tau and u): the soft particles Geant4 spreads far from the axis in the first
     layers. Its defaults hold no energy, so a parameter file fitted before the halo existed draws the same
@@ -56,6 +59,7 @@ class SimulatorParams:
     core_fraction: tuple[float, float, float, float] = (2.0, -1.5, 0.0, 0.0)
     halo_radius: tuple[float, float, float, float] = (3.5, 0.0, 0.0, 0.0)
     halo_fraction: tuple[float, float, float, float] = (-25.0, 0.0, 0.0, 0.0)
+    layer_sigma: tuple[float, float, float] = (0.0, 0.0, 0.0)
     spot_gev: float = 2.0e-4
     spot_shape: float = 1.5
     spot_fraction: float = 1.0
@@ -65,6 +69,10 @@ class SimulatorParams:
     particle: str = "e-"
     geometry: str = field(default_factory=ECAL.summary_line)  # the calorimeter the fit saw
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layer_noise(self) -> bool:
+        return any(c != 0.0 for c in self.layer_sigma)
 
     def spot_variance_per_gev(self) -> float:
         """Variance of a cell's summed spot energy per GeV of its expected energy (compound Poisson:
@@ -93,7 +101,7 @@ class SimulatorParams:
         non-finite showers is caught on the showers themselves (`ShowerSimulator`)."""
         lengths = {"lnT": 2, "ln_alpha": 2, "scale_sigma": 2, "response": ECAL.n_layers,
                    "core_radius": 4, "tail_radius": 4, "core_fraction": 4, "halo_radius": 4, "halo_fraction": 4,
-                   "energy_range_gev": 2}
+                   "layer_sigma": 3, "energy_range_gev": 2}
         if self.particle not in PARTICLES:
             raise DataFormatError(f"particle {self.particle!r}: expected {' or '.join(PARTICLES)}")
         if self.geometry != ECAL.summary_line():
