@@ -24,6 +24,9 @@ def bench_simulate_cmd(
     seed: Annotated[int, typer.Option()] = 1,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file.")] = None,
     check: Annotated[bool, typer.Option(help="Exit 1 below the 2000 showers/s target.")] = False,
+    params: Annotated[Path | None, typer.Option(help="Simulator parameters (default: the shipped fit).")] = None,
+    baseline_params: Annotated[Path | None, typer.Option(help="Also time these parameters in the same run "
+                                                         "(before/after a model change).")] = None,
 ) -> None:
     """Simulator throughput in memory (file writing reported separately), against Geant4."""
     from caloquant.workflows.bench.simulate import bench_simulate
@@ -33,13 +36,18 @@ def bench_simulate_cmd(
     require_positive(repeats, "--repeats")
     lo, hi = parse_energy_range(energy)
     with progress_bar(transient=True) as bar:
-        task = bar.add_task("bench simulate", total=1 + repeats + max(1, repeats // 2), rate="")
+        runs = (1 + repeats) * (2 if baseline_params else 1) + max(1, repeats // 2)
+        task = bar.add_task("bench simulate", total=runs, rate="")
         result = bench_simulate(count=count, threads=threads, repeats=repeats, seed=seed, energy=(lo, hi),
-                                on_step=lambda: bar.advance(task))
+                                params=params, baseline_params=baseline_params, on_step=lambda: bar.advance(task))
     mem, io = result["in_memory"], result["file_writing"]
     console.print(f"simulator, {threads} threads: [bold]{mem['throughput_per_s']:.0f} showers/s[/] in memory "
                   f"(median of {repeats}, spread {mem['spread']:.1%}); writing 3DGAN HDF5: "
                   f"{io['throughput_per_s']:.0f} showers/s")
+    if result["baseline"]:
+        base = result["baseline"]["in_memory"]
+        console.print(f"baseline {baseline_params}: {base['throughput_per_s']:.0f} showers/s in memory "
+                      f"(spread {base['spread']:.1%}), same run")
     console.print(f"Geant4 on the same {threads} cores: {result['geant4_showers_per_s_same_cores']:.2f} showers/s "
                   f"-> speed-up {result['speedup_over_geant4']:.0f}x; target {result['target_showers_per_s']:.0f} "
                   f"showers/s {'met' if result['meets_target'] else 'NOT met'}")

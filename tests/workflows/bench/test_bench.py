@@ -14,6 +14,19 @@ def test_bench_simulate_reports_in_memory_and_writing_separately() -> None:
     assert len(mem["seconds"]) == 2 and mem["items"] == io["items"] == 64 and len(io["seconds"]) == 1
     assert mem["throughput_per_s"] == pytest.approx(64 / np.median(mem["seconds"]))
     assert r["speedup_over_geant4"] == r["in_memory"]["throughput_per_s"] / r["geant4_showers_per_s_same_cores"]
+    assert r["baseline"] is None and r["params"] == "shipped"
+
+
+def test_bench_simulate_times_baseline_parameters_in_the_same_run(tmp_path) -> None:
+    from dataclasses import replace
+
+    from caloquant.simulator import load_params
+
+    old = tmp_path / "old.json"
+    replace(load_params(), halo_fraction=(-25.0, 0.0, 0.0, 0.0), layer_sigma=(0.0, 0.0, 0.0)).save(old)
+    r = bench_simulate(count=32, threads=1, repeats=1, baseline_params=old)
+    assert r["baseline"]["params"] == str(old) and r["baseline"]["in_memory"]["items"] == 32
+    assert r["baseline"]["in_memory"]["throughput_per_s"] > 0
 
 
 def test_bench_train_compares_variants_on_the_tiny_model() -> None:
