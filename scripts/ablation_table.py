@@ -1,6 +1,9 @@
 """The training ablation table of docs/training.md from run folders' logs (rerunnable).
 
-    python scripts/ablation_table.py "LABEL=runs/shape1" ["LABEL=runs/other" ...] [--every 40]
+    python scripts/ablation_table.py "LABEL=runs/shape1" ["LABEL=runs/other@2169" ...] [--every 40]
+
+RUN@STEP keeps the steps after STEP only: a run resumed from a copy of another's checkpoint carries that
+run's log up to the copy.
 
 One row per validation: samples seen in the run, the run's training speed, the 3DGAN selection metric, the
 required-list score and how many of its checks are off. A run stopped before its first validation gets a row
@@ -14,8 +17,9 @@ import json
 from pathlib import Path
 
 
-def _rows(label: str, run: Path, every: int) -> list[str]:
+def _rows(label: str, run: Path, every: int, after: int = -1) -> list[str]:
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    log = [r for r in log if r["step"] > after]
     cfg = json.loads((run / "state.json").read_text())["train_config"]
     steps = [r for r in log if "loss_g" in r]
     if not steps:
@@ -46,8 +50,9 @@ def main() -> None:
     print("| run | step | samples | samples/s | selection metric | required score | checks off |")
     print("|---|---|---|---|---|---|---|")
     for item in args.runs:
-        label, _, run = item.partition("=")
-        print("\n".join(_rows(label, Path(run), args.every)))
+        label, _, spec = item.partition("=")
+        run, _, after = spec.partition("@")
+        print("\n".join(_rows(label, Path(run), args.every, int(after) if after else -1)))
 
 
 if __name__ == "__main__":

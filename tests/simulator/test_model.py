@@ -126,3 +126,21 @@ def test_layer_noise_loosens_the_layers_and_is_off_by_default() -> None:
     loose, _ = ShowerSimulator(replace(base, layer_sigma=(0.3, 0.0, 0.0))).longitudinal(ep, normals)
     np.testing.assert_allclose(loose.mean(axis=0), rigid.mean(axis=0), rtol=0.1)  # mean-preserving noise
     assert np.corrcoef(loose[:, 10], loose[:, 14])[0, 1] < np.corrcoef(rigid[:, 10], rigid[:, 14])[0, 1] - 0.2
+
+
+def test_correlated_layer_noise_moves_neighbours_together() -> None:
+    from dataclasses import replace
+
+    from caloquant.simulator import ShowerSimulator
+
+    base = replace(load_params(), layer_sigma=(0.3, 0.0, 0.0), layer_rho=0.0)
+    ep = np.full(2000, 300.0)
+    normals = np.random.default_rng(1).standard_normal((len(ep), 3 + ECAL.n_layers))
+    normals[:, :3] = 0.0  # the profile fixed: only the layer noise varies
+
+    def log_corr(rho: float, a: int, b: int) -> float:
+        layer, _ = ShowerSimulator(replace(base, layer_rho=rho)).longitudinal(ep, normals)
+        return float(np.corrcoef(np.log(layer[:, a]), np.log(layer[:, b]))[0, 1])
+
+    assert abs(log_corr(0.0, 10, 11)) < 0.1
+    assert abs(log_corr(0.8, 10, 11) - 0.8) < 0.05 and abs(log_corr(0.8, 10, 13) - 0.8**3) < 0.06

@@ -58,7 +58,11 @@ class ShowerSimulator:
             tau = t / tmax[:, None]
             c = p.layer_sigma
             sigma = np.maximum(c[0] + c[1] * tau + c[2] * tau**2, 0.0)
-            layer = layer * np.exp(sigma * normals[:, 3:3 + t.shape[1]] - 0.5 * sigma**2)
+            z = normals[:, 3:3 + t.shape[1]].copy()
+            if p.layer_rho:  # AR(1) along depth: neighbouring layers fluctuate together, distant ones not
+                for i in range(1, z.shape[1]):
+                    z[:, i] = p.layer_rho * z[:, i - 1] + np.sqrt(1 - p.layer_rho**2) * z[:, i]
+            layer = layer * np.exp(sigma * z - 0.5 * sigma**2)
         return layer, tmax
 
     def lateral(self, ep: np.ndarray, tmax: np.ndarray) -> np.ndarray:

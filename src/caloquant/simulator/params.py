@@ -33,8 +33,9 @@ class SimulatorParams:
     Lateral: core and tail radii R = exp(c0 + c1 tau + c2 u + c3 tau^2), tau = t_l / T, core fraction
     p = sigmoid(p0 + p1 tau + p2 u + p3 tau^2).
     Layer noise: each layer's energy also varies on its own, log-normal of width
-    max(c0 + c1 tau + c2 tau^2, 0) (``layer_sigma``): the two profile parameters alone tie the layers
-    together more rigidly than Geant4 does (docs/simulator.md). Zero: off.
+    max(c0 + c1 tau + c2 tau^2, 0) (``layer_sigma``), correlated from layer to layer as an AR(1) series
+    of coefficient ``layer_rho``: the two profile parameters alone tie the layers together more rigidly
+    than Geant4 does, independent noise more loosely (docs/simulator.md). Zero width: off.
     Halo: a third, wide profile of radius exp(poly) holding the fraction sigmoid(poly) of each layer's
     energy (same polynomial in tau and u): the soft particles Geant4 spreads far from the axis in the first
     layers. Its defaults hold no energy, so a parameter file fitted before the halo existed draws the same
@@ -60,6 +61,7 @@ class SimulatorParams:
     halo_radius: tuple[float, float, float, float] = (3.5, 0.0, 0.0, 0.0)
     halo_fraction: tuple[float, float, float, float] = (-25.0, 0.0, 0.0, 0.0)
     layer_sigma: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    layer_rho: float = 0.0
     spot_gev: float = 2.0e-4
     spot_shape: float = 1.5
     spot_fraction: float = 1.0
@@ -125,6 +127,7 @@ class SimulatorParams:
                   ("sigma_lnT", self.sigma_lnT >= 0, "zero or positive"),
                   ("sigma_ln_alpha", self.sigma_ln_alpha >= 0, "zero or positive"),
                   ("rho", -1 < self.rho < 1, "a correlation in (-1, 1)"),
+                  ("layer_rho", -1 < self.layer_rho < 1, "a correlation in (-1, 1)"),
                   ("response", min(self.response) >= 0 < max(self.response), "zero or positive, not all zero"),
                   ("energy_range_gev", 0 < self.energy_range_gev[0] < self.energy_range_gev[1], "0 < LO < HI"))
         for name, ok, expected in bounds:
