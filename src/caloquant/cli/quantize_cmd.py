@@ -80,7 +80,7 @@ def quantize_cmd(
     if isinstance(recipe, Int8QATConfig):
         qat = read_model_dir(out)["qat"]
         console.print(f"QAT: {qat['steps']} steps in {qat['seconds']:.0f} s, loss {qat['loss_first_steps']:.4g} -> "
-                          f"{qat['loss_last_steps']:.4g}")
+                      f"{qat['loss_last_steps']:.4g}")
     if precision != "auto":
         console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
         return
