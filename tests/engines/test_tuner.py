@@ -17,7 +17,7 @@ from caloquant.precision.tuner import tune
 
 def test_tuner_saves_a_runnable_model_and_logs_every_trial(tmp_path: Path, tiny: Generator) -> None:
     cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, max_trials=3, calibration_size=32,
-                     threads=1, fallback="fp32")
+                     threads=1, fallback="fp32", qat_steps=0)
     quantize(tiny, cfg, engine="openvino", out=tmp_path)
     trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
     meta = json.loads((tmp_path / "caloquant.json").read_text())
@@ -37,12 +37,25 @@ def test_no_int8_at_all_is_always_a_candidate(tmp_path: Path, tiny: Generator) -
     """When int8 fails, the plain fallback model is judged and timed even after the budget ran out, so the
     tuner never returns something slower than no int8 at all."""
     cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, max_trials=1, calibration_size=32,
-                     threads=1, fallback="fp32", k=0.5)  # a strict rule: int8 fails it, float32 in OpenVINO does not
+                     threads=1, fallback="fp32", k=0.5, qat_steps=0)  # strict: int8 fails it, OpenVINO fp32 not
     result = tune(tiny, cfg, tmp_path)
     assert result.stopped_by_budget and not result.trials[0].passed and len(result.trials) == 2
     no_int8 = [t for t in result.trials if set(t.kept) == set(result.layers)]
     assert len(no_int8) == 1 and no_int8[0].passed and no_int8[0].showers_per_s
     assert result.passed and result.chosen.showers_per_s >= no_int8[0].showers_per_s
+
+
+def test_int8_candidates_come_from_the_closer_of_ptq_and_qat(tmp_path: Path, tiny: Generator) -> None:
+    cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, max_trials=4, calibration_size=32,
+                     threads=1, fallback="fp32", k=0.5, qat_steps=30)  # strict: full int8 fails, the search goes on
+    quantize(tiny, cfg, engine="openvino", out=tmp_path)
+    trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
+    assert [t["base"] for t in trials[:2]] == ["ptq", "qat"] and trials[0]["kept"] == trials[1]["kept"] == []
+    closer = "qat" if trials[1]["score"] < trials[0]["score"] else "ptq"
+    no_int8 = [t for t in trials if len(t["kept"]) == 29]
+    assert all(t["base"] == closer for t in trials[2:] if t not in no_int8)
+    meta = json.loads((tmp_path / "caloquant.json").read_text())
+    assert meta["qat"]["qat"]["steps"] == 30 and meta["auto"]["int8_from"] in ("ptq", "qat")
 
 
 def test_time_budget_shorter_than_one_trial_is_refused(tmp_path: Path, tiny: Generator) -> None:
@@ -56,6 +69,8 @@ def test_auto_config_rejects_bad_values() -> None:
         AutoConfig(fallback="fp16")
     with pytest.raises(InputValueError, match="time_budget_s"):
         AutoConfig(time_budget_s=0)
+    with pytest.raises(InputValueError, match="qat_steps"):
+        AutoConfig(qat_steps=-1)
 
 
 def test_nncf_accuracy_control_with_the_physics_metric(tmp_path: Path, tiny: Generator) -> None:

@@ -48,7 +48,7 @@ def test_qat_is_closer_to_float32_than_ptq_with_the_same_calibration(tmp_path: P
     assert meta["recipe"]["method"] == "qat" and meta["qat"]["steps"] == QAT.steps
     assert set(meta["layer_precisions"].values()) == {"int8", "fp32"}  # the last convolution stays float
     ptq_layers = json.loads((tmp_path / "ptq" / "caloquant.json").read_text())["layer_precisions"]
-    assert list(meta["layer_precisions"].values()).count("int8") == list(ptq_layers.values()).count("int8")
+    assert meta["layer_precisions"] == ptq_layers  # same layers, same module names, same precisions
 
 
 def test_the_openvino_model_is_the_fake_quantized_model_within_one_step(tiny: Generator) -> None:
@@ -67,6 +67,21 @@ def test_the_openvino_model_is_the_fake_quantized_model_within_one_step(tiny: Ge
     exported = compiled(z)[0]
     step = np.abs(fake_quantized).max() / 127  # one int8 step at the output's range
     assert np.abs(exported - fake_quantized).max() <= step
+
+
+def test_released_layers_leave_int8_and_a_shared_input_stays_quantized(tiny: Generator) -> None:
+    from caloquant.precision.layer_map import openvino_layer_precisions
+    from caloquant.precision.qat import qat_openvino, release_layers
+
+    model, info = qat_openvino(as_float_model(tiny), Int8QATConfig(calibration_size=32, steps=2, batch_size=4))
+    assert info["qat"]["steps"] == 2
+    released = openvino_layer_precisions(release_layers(model.clone(), {"dense", "paths.0.conv3.conv"}))
+    assert {k for k, v in released.items() if v == "fp32"} == {"dense", "paths.0.conv3.conv", "final"}
+    # the three paths' first convolutions share one FakeQuantize: one alone cannot leave int8
+    one = openvino_layer_precisions(release_layers(model.clone(), {"paths.1.conv1.conv"}))
+    assert one["paths.1.conv1.conv"] == "int8"
+    three = openvino_layer_precisions(release_layers(model.clone(), {f"paths.{i}.conv1.conv" for i in range(3)}))
+    assert all(three[f"paths.{i}.conv1.conv"] == "fp32" for i in range(3))
 
 
 def test_a_user_onnx_model_cannot_be_fine_tuned(tmp_path: Path) -> None:

@@ -103,3 +103,33 @@ def test_response_term_reads_the_mean_sampling_fraction_off(small_showers) -> No
     same = float(shape_loss(torch.from_numpy(ecal), ep_t, dev, response_weight=10.0)[1]["response"])
     low = float(shape_loss(torch.from_numpy(0.9 * ecal), ep_t, dev, response_weight=10.0)[1]["response"])
     assert same < 0.2 and abs(low - same - 10 * np.log(1 / 0.9)) < 0.2  # 10 x |log 0.9| = 1.05
+
+
+
+def _fit_scale(running) -> float:
+    """Gradient descent on the scale c of a cell that one shower in three fills (log-normal energies),
+    16 showers per batch, against its true mean: where the cell term settles c."""
+    from caloquant.training.shape_loss import _relative_l1
+
+    rng = np.random.default_rng(0)
+    log_c = torch.zeros((), requires_grad=True)
+    opt = torch.optim.SGD([log_c], lr=0.05)
+    target = torch.tensor([np.exp(1.5**2 / 2) / 3])  # the mean of one shower's cell
+    history = []
+    for _ in range(3000):
+        x = (rng.random(16) < 1 / 3) * rng.lognormal(0.0, 1.5, 16)
+        mean = log_c.exp() * torch.tensor([x.mean()])
+        every = torch.ones(1, dtype=torch.bool)
+        loss = running.term(0, mean, target, every, 1e-9) if running else _relative_l1(mean, target, 1e-9)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(float(log_c.detach().exp()))
+    return float(np.mean(history[-1000:]))
+
+
+def test_running_cell_means_pull_a_sparse_cells_mean_not_a_skewed_batch_statistic() -> None:
+    from caloquant.training.shape_loss import RunningCellMeans
+
+    assert _fit_scale(None) > 1.25  # one batch's mean: the generator ends too bright
+    assert abs(_fit_scale(RunningCellMeans(alpha=0.1)) - 1.0) < 0.1

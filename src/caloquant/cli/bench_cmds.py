@@ -131,6 +131,8 @@ def bench_precision_cmd(
     physics_count: Annotated[int, typer.Option(help="Paired showers for the physics verdict (0: skip).")] = 2000,
     auto: Annotated[Path | None, typer.Option(help="A `quantize --precision auto` directory to time beside the "
                                               "others (default: the stored one of the shipped model).")] = None,
+    qat: Annotated[Path | None, typer.Option(help="A `quantize --precision int8 --method qat` directory to time "
+                                             "and judge beside the others.")] = None,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="JSON result file (Markdown next to it).")] = None,
 ) -> None:
     """Engine x precision x tool: showers/s, ms per batch, model size, peak memory, physics verdict."""
@@ -150,10 +152,13 @@ def bench_precision_cmd(
         from caloquant.models.shipped import shipped_auto_model
 
         auto = shipped_auto_model()
-    extra = {("openvino", "auto", "caloquant auto (physics-driven tuner)"): auto} if auto is not None else None
+    extra = {("openvino", "auto", "caloquant auto (physics-driven tuner)"): auto} if auto is not None else {}
+    if qat is not None:
+        extra[("openvino", "int8", "caloquant QAT (self-distillation, physics loss)")] = qat
     with console.status("bench precision") as status:
         result = bench_precision(str(model) if model else None, configs=pairs, batch_size=batch_size,
-                                 threads=threads, repeats=repeats, physics_count=physics_count, model_dirs=extra,
+                                 threads=threads, repeats=repeats, physics_count=physics_count,
+                                 model_dirs=extra or None,
                                  on_stage=lambda s: status.update(f"bench precision: {s}"))
     table = render_markdown(result)
     console.print(table)

@@ -25,6 +25,8 @@ def quantize_cmd(
     calibration_method: Annotated[str, typer.Option(help="int8: minmax, percentile or entropy.")] = "minmax",
     symmetric: Annotated[bool, typer.Option(help="int8: symmetric activations (OpenVINO deconv needs it).")] = True,
     keep_output_float: Annotated[bool, typer.Option(help="int8: keep the last convolution in float.")] = True,
+    bias_correction: Annotated[str, typer.Option(help="int8 ptq, OpenVINO: NNCF's bias correction, fast (its "
+                                                 "default), full or off.")] = "fast",
     method: Annotated[str, typer.Option(help="int8: ptq (post-training) or qat (PTQ, then fine-tuned against "
                                         "float32 on fresh latents; PyTorch generators only).")] = "ptq",
     steps: Annotated[int, typer.Option(help="qat: fine-tuning steps.")] = 300,
@@ -59,7 +61,8 @@ def quantize_cmd(
         if method != "ptq":
             raise InputValueError(f"--method {method!r}: expected ptq or qat")
         recipe = recipe_for(precision, calibration_size=calibration_size, calibration_method=calibration_method,
-                            symmetric=symmetric, keep_output_float=keep_output_float)
+                            symmetric=symmetric, keep_output_float=keep_output_float,
+                            bias_correction=bias_correction)
         if calibration_size < 100:
             console.print(f"[yellow]warning:[/] --calibration-size {calibration_size} is small; ranges may be poor")
     else:

@@ -62,6 +62,9 @@ def train(
                                           "(mean above 1e-4 GeV).")] = 1.0,
     w_response: Annotated[float, typer.Option(help="Shape loss: weight of the mean sampling fraction per 100 GeV "
                                               "bin against Geant4's (log ratio; 0: off).")] = 0.0,
+    cell_means: Annotated[str, typer.Option(help="Shape loss: the bright-cell term on each batch's mean images "
+                                            "or on running means over batches, unbiased for sparsely filled "
+                                            "cells (batch or running; docs/training.md, run F8).")] = "batch",
     g_dropout: Annotated[bool, typer.Option(help="--no-g-dropout: the generator trains with its dropout off, as "
                                             "it runs when shipped (docs/training.md, run F7).")] = True,
     minutes: Annotated[float | None, typer.Option(help="Stop cleanly (checkpoint written) after this many minutes "
@@ -86,7 +89,7 @@ def train(
                       d_input_power=d_input_power, w_shape=w_shape, ema_decay=ema_decay, select=select,
                       adversarial=adversarial, shape_straight_through=shape_straight_through,
                       w_core=w_core, w_faint_layers=w_faint_layers, w_cell=w_cell, w_response=w_response,
-                      g_dropout=g_dropout)
+                      g_dropout=g_dropout, cell_means=cell_means)
     trainer, how = prepare_training(out, cfg, data=data or (), symmetries=symmetries, validation=validation,
                                     val_count=val_count, init_generator=init_generator)
     if how:

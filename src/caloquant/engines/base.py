@@ -65,3 +65,25 @@ def generate_batches(engine: Engine, *, ep: np.ndarray | None = None, count: int
         outs = engine.run_many(zs) if group > 1 else [engine.run(z) for z in zs]
         for s, out in zip(chunk, outs, strict=True):
             yield postprocess(out), ep[s : s + batch_size].astype(np.float32)
+
+
+
+def batch_times(engine: Engine, z: np.ndarray, repeats: int, warmup: int = 1) -> np.ndarray:
+    """Seconds per ``engine.run(z)`` for ``repeats`` timed runs after ``warmup`` untimed ones."""
+    import time
+
+    for _ in range(warmup):
+        engine.run(z)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        engine.run(z)
+        times.append(time.perf_counter() - t0)
+    return np.asarray(times)
+
+
+def quick_throughput(engine: Engine, batch_size: int = 128, repeats: int = 5) -> float:
+    """Showers/s of one engine in this process: the median of ``repeats`` timed batches after one warm-up
+    (a search's ranking of its own candidates; `bench` measures in isolated processes)."""
+    z = make_latent(np.full((batch_size, engine.latent), 0.5), np.full(batch_size, 300.0), engine.energy_input)
+    return batch_size / float(np.median(batch_times(engine, z, repeats)))

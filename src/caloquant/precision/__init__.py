@@ -9,6 +9,7 @@ from caloquant.precision.recipes import (
     BF16Config,
     FP16Config,
     FP32Config,
+    Int8QATConfig,
     Int8StaticConfig,
     Recipe,
     ToolDefaultsConfig,
@@ -17,5 +18,5 @@ from caloquant.precision.recipes import (
 from caloquant.precision.registry import EngineEntry, check_supported, engine_names, register_engine
 
 __all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "EngineEntry", "FP16Config", "FP32Config",
-           "Int8StaticConfig", "Recipe", "ToolDefaultsConfig", "check_supported", "engine_names", "load_engine",
-           "quantize", "read_model_dir", "recipe_for", "register_engine"]
+           "Int8QATConfig", "Int8StaticConfig", "Recipe", "ToolDefaultsConfig", "check_supported", "engine_names",
+           "load_engine", "quantize", "read_model_dir", "recipe_for", "register_engine"]

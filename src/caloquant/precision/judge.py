@@ -17,7 +17,7 @@ import numpy as np
 from caloquant.physics.features import EventFeatures
 from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
 
-__all__ = ["ZERO_TOLERANCES", "PhysicsJudge"]
+__all__ = ["ZERO_TOLERANCES", "PhysicsJudge", "paired_verdict"]
 
 
 class PhysicsJudge:
@@ -25,7 +25,9 @@ class PhysicsJudge:
 
     def __init__(self, reference: Any, *, validation_size: int = 2000, reference_size: int = 10000,
                  k: float = 4.0, tolerances: dict[str, float] | None = None, seed: int = 7,
-                 batch_size: int = 128, n_boot: int = 50) -> None:
+                 batch_size: int = 128, n_boot: int = 50, energies: np.ndarray | None = None) -> None:
+        """``energies``: the primary energies to judge at (default: ``validation_size`` drawn by the contract
+        over 100-500 GeV), e.g. fixed energies the candidate must not trade against each other."""
         from caloquant.contract import draw_energies, draw_latents, make_latent
         from caloquant.engines.base import generate_batches
         from caloquant.physics.compare import validation_quantity_list
@@ -34,10 +36,11 @@ class PhysicsJudge:
         tol = {**ZERO_TOLERANCES, **(tolerances or {})}
         self.quantities = validation_quantity_list(tol)
         self.k, self.seed, self.batch_size, self.n_boot = k, seed, batch_size, n_boot
-        self.validation_size, self.reference_size = validation_size, reference_size
-        self.ep = draw_energies(seed, validation_size, 100.0, 500.0)
+        self.ep = (draw_energies(seed, validation_size, 100.0, 500.0) if energies is None
+                   else np.asarray(energies, dtype=np.float64))
+        self.validation_size, self.reference_size = len(self.ep), reference_size
         # the inputs generate_batches draws for these energies and seed, for tools that run the model themselves
-        self.latents = make_latent(draw_latents(seed, validation_size, reference.latent), self.ep,
+        self.latents = make_latent(draw_latents(seed, len(self.ep), reference.latent), self.ep,
                                    reference.energy_input)
         t0 = time.perf_counter()
         self.reference = extract_features(generate_batches(reference, ep=self.ep, seed=seed, batch_size=batch_size))
@@ -58,12 +61,29 @@ class PhysicsJudge:
     def score_features(self, features: EventFeatures, index: np.ndarray | None = None) -> tuple[float, str]:
         """The score of a candidate's features; ``index`` (into the validation events) when they cover a
         subset: the reference is cut to the same events and the errors still scaled to reference_size."""
-        from caloquant.physics.compare import compare_features
+        verdict = self.verdict(features, index)
+        return verdict["score"], verdict["worst"]
 
+    def verdict(self, features: EventFeatures, index: np.ndarray | None = None) -> dict[str, Any]:
+        """score (max |diff| / allowed), the worst quantity, and how many of how many quantities are off."""
         reference = self.reference if index is None else self.reference.select(index)
-        n = self.validation_size if index is None else len(index)
-        rows = compare_features(features, reference, self.quantities, k=self.k, n_boot=self.n_boot, seed=self.seed,
-                                sigma_scale=float(np.sqrt(n / self.reference_size)),
-                                min_events=20 if index is None else 10)
-        score, worst = max((abs(r.diff) / max(r.tolerance, r.k * r.sigma, 1e-12), f"{r.bin} {r.name}") for r in rows)
-        return float(score), worst
+        return paired_verdict(features, reference, self.quantities, k=self.k, n_boot=self.n_boot, seed=self.seed,
+                              reference_size=self.reference_size, min_events=20 if index is None else 10)
+
+
+def paired_verdict(features: EventFeatures, reference: EventFeatures, quantities: Any = None, *, k: float = 4.0,
+                   n_boot: int = 50, seed: int = 7, reference_size: int = 10000, min_events: int = 20
+                   ) -> dict[str, Any]:
+    """The judge's rule on two paired samples' features: |diff| <= max(tol, k sigma) with the bootstrap
+    errors rescaled from the showers at hand to ``reference_size`` (default quantities: `validate`'s with
+    zero tolerances, as the tuner uses)."""
+    from caloquant.physics.compare import compare_features, validation_quantity_list
+
+    rows = compare_features(features, reference, quantities or validation_quantity_list(dict(ZERO_TOLERANCES)),
+                            k=k, n_boot=n_boot, seed=seed,
+                            sigma_scale=float(np.sqrt(len(features.ep) / reference_size)), min_events=min_events)
+    ratios = [(abs(r.diff) / max(r.tolerance, r.k * r.sigma, 1e-12), f"{r.bin} {r.name}") for r in rows]
+    score, worst = max(ratios)
+    return {"score": float(score), "worst": worst, "n_off": int(sum(x >= 1 for x, _ in ratios)),
+            "n_quantities": len(ratios), "passed": bool(score < 1),
+            "rule": f"|diff| <= max(tol, {k:g} sigma), sigma at {reference_size} showers"}

@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["module_name", "onnx_layer_precisions", "openvino_layer_nodes", "openvino_layer_precisions"]
+__all__ = ["layer_ops", "module_name", "onnx_layer_precisions", "openvino_layer_nodes", "openvino_layer_precisions"]
 
+TORCH_PREFIX = "__module."  # OpenVINO's PyTorch frontend names nodes after the module path with this prefix
 _CONV_TYPES = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 
 
 def module_name(node_name: str) -> str:
-    """'/paths.0/conv2/conv/Conv' -> 'paths.0.conv2.conv'; '/dense/Gemm' -> 'dense'."""
+    """'/paths.0/conv2/conv/Conv' -> 'paths.0.conv2.conv'; '/dense/Gemm' -> 'dense'; a graph converted from
+    PyTorch directly (QAT): '__module.paths.0.conv2.conv/aten::_convolution_mode/Convolution' -> the same."""
+    if node_name.startswith(TORCH_PREFIX):
+        return node_name[len(TORCH_PREFIX):].split("/")[0]
     parts = [p for p in node_name.strip("/").split("/") if p]
     if len(parts) > 1:
         parts = parts[:-1]
@@ -38,7 +42,7 @@ def onnx_layer_precisions(path: str | os.PathLike[str]) -> dict[str, str]:
     return result
 
 
-def _layer_ops(model: object) -> list[tuple[str, object]]:
+def layer_ops(model: object) -> list[tuple[str, object]]:
     """(module name, op) for each Convolution / ConvolutionBackpropData / MatMul. OpenVINO renames a
     transposed convolution ('ConvolutionBackpropData_28') and gives its ONNX name to the bias Add after it."""
     found = []
@@ -55,14 +59,14 @@ def _layer_ops(model: object) -> list[tuple[str, object]]:
 
 def openvino_layer_nodes(model: object) -> dict[str, str]:
     """Module name -> the OpenVINO node name of its convolution or matmul (what NNCF's IgnoredScope takes)."""
-    return {module: op.get_friendly_name() for module, op in _layer_ops(model)}  # type: ignore[attr-defined]
+    return {module: op.get_friendly_name() for module, op in layer_ops(model)}  # type: ignore[attr-defined]
 
 
 def openvino_layer_precisions(model: object) -> dict[str, str]:
     """For each Convolution / ConvolutionBackpropData / MatMul of an OpenVINO model: 'int8' when its data
     input comes from a FakeQuantize, else 'fp32'."""
     result = {}
-    for module, op in _layer_ops(model):
+    for module, op in layer_ops(model):
         src = op.input_value(0).get_node()  # type: ignore[attr-defined]
         while src.get_type_name() in ("Convert", "Reshape", "Transpose") and src.get_input_size():
             src = src.input_value(0).get_node()

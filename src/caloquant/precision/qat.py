@@ -31,7 +31,7 @@ from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_latents
 from caloquant.precision.recipes import Int8QATConfig
 
-__all__ = ["physics_distance", "quantize_qat", "student_and_teacher"]
+__all__ = ["physics_distance", "qat_openvino", "quantize_qat", "release_layers", "student_and_teacher"]
 
 FINAL_CONV = "final/conv2d/0"  # NNCF's name of the generator's last convolution (kept float like PTQ's)
 LOG_EPS = 1e-8  # per GeV of Ep: 1e-6 GeV, the contract's zero threshold, at 100 GeV
@@ -166,13 +166,10 @@ def to_openvino(student: Any, latent: int) -> Any:
     return model
 
 
-def quantize_qat(src: Any, recipe: Int8QATConfig, out: Path, *, log: Log | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Write out/model.xml (+ .bin): PTQ int8, fine-tuned against float32; returns caloquant.json's info."""
+def qat_openvino(src: Any, recipe: Int8QATConfig, *, log: Log | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[Any, dict[str, Any]]:
+    """(the fine-tuned student as an OpenVINO model, what caloquant.json records about it)."""
     import torch
-
-    from caloquant.engines.export import save_ir
-    from caloquant.precision.layer_map import openvino_layer_precisions
 
     torch.manual_seed(recipe.qat_seed)
     student, teacher, calibration = student_and_teacher(src, recipe)
@@ -181,7 +178,39 @@ def quantize_qat(src: Any, recipe: Int8QATConfig, out: Path, *, log: Log | None 
     record = fine_tune(student, teacher, recipe, latent=src.latent, energy_input=src.energy_input,
                        progress=progress)
     fold_student_output_scale(student, recipe.keep_output_float)
-    model = to_openvino(student, src.latent)
+    return to_openvino(student, src.latent), {"calibration": calibration, "qat": record}
+
+
+def release_layers(model: Any, modules: set[str]) -> Any:
+    """`model` (OpenVINO, modified in place) with the FakeQuantize nodes in front of `modules`' layers
+    bypassed, so those layers run in the inference precision while the rest keep QAT's int8. A
+    FakeQuantize shared with a layer not released stays (the three paths' first convolutions share one):
+    read the layers' precisions back (`openvino_layer_precisions`) for what was released."""
+    from caloquant.precision.layer_map import layer_ops
+
+    layer_of = {op.get_friendly_name(): name for name, op in layer_ops(model)}  # type: ignore[attr-defined]
+    for fq in [op for op in model.get_ordered_ops() if op.get_type_name() == "FakeQuantize"]:
+        reached, todo = set(), [t.get_node() for t in fq.output(0).get_target_inputs()]
+        while todo:  # the layers this FakeQuantize feeds, through shape-only nodes
+            node = todo.pop()
+            if node.get_friendly_name() in layer_of:
+                reached.add(layer_of[node.get_friendly_name()])
+            elif node.get_type_name() in ("Reshape", "Convert", "Transpose"):
+                todo += [t.get_node() for out in node.outputs() for t in out.get_target_inputs()]
+            else:
+                reached.add("")  # feeds something else: keep it
+        if reached and reached <= modules:
+            fq.output(0).replace(fq.input_value(0))
+    model.validate_nodes_and_infer_types()
+    return model
+
+
+def quantize_qat(src: Any, recipe: Int8QATConfig, out: Path, *, log: Log | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Write out/model.xml (+ .bin): PTQ int8, fine-tuned against float32; returns caloquant.json's info."""
+    from caloquant.engines.export import save_ir
+    from caloquant.precision.layer_map import openvino_layer_precisions
+
+    model, info = qat_openvino(src, recipe, log=log, progress=progress)
     save_ir(model, out)
-    return {"files": ["model.xml", "model.bin"], "calibration": calibration, "qat": record,
-            "layer_precisions": openvino_layer_precisions(model)}
+    return {"files": ["model.xml", "model.bin"], **info, "layer_precisions": openvino_layer_precisions(model)}

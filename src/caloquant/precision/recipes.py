@@ -19,6 +19,7 @@ __all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "FP16Config", "F
 
 CalibrationMethod = Literal["minmax", "percentile", "entropy"]
 Fallback = Literal["bf16", "fp32"]
+BiasCorrection = Literal["fast", "full", "off"]
 
 
 
@@ -75,6 +76,9 @@ class Int8StaticConfig(_Recipe):
             convolutions only with symmetric quantization.
         keep_output_float: keep the last convolution (whose output spans five decades of cell energy) in
             floating point.
+        bias_correction: NNCF's shift of each quantized layer's bias toward its float output: fast (its
+            default, from the layer's own statistics), full (layer by layer on the quantized model's
+            inputs, slower) or off. OpenVINO only.
     """
 
     method: ClassVar[str] = "ptq-static"
@@ -85,10 +89,12 @@ class Int8StaticConfig(_Recipe):
     keep_output_float: bool = True
     energy: tuple[float, float] = (100.0, 500.0)
     seed: int = 12345
+    bias_correction: BiasCorrection = "fast"
 
     def __post_init__(self) -> None:
         _check_positive(self.calibration_size, "calibration_size")
         _check_literal(self.calibration_method, CalibrationMethod, "calibration_method")
+        _check_literal(self.bias_correction, BiasCorrection, "bias_correction")
 
 
 QATLoss = Literal["physics", "mse"]
@@ -166,7 +172,9 @@ class _JudgedRecipe(_Recipe):
 class AutoConfig(_JudgedRecipe):
     """The physics-driven mixed-precision tuner (`precision.tuner`): int8 where the physics allows it, the
     other layers in ``fallback``; judged against float32 on ``validation_size`` paired showers with errors
-    rescaled to ``reference_size``. The search stops after ``max_trials`` candidates or ``time_budget_s``."""
+    rescaled to ``reference_size``. The search stops after ``max_trials`` candidates or ``time_budget_s``.
+    ``qat_steps``: the int8 candidates come from the better of PTQ and QAT with this many fine-tuning
+    steps (PyTorch generators; 0: PTQ only)."""
 
     method: ClassVar[str] = "auto"
     precision: Literal["auto"] = "auto"
@@ -175,10 +183,13 @@ class AutoConfig(_JudgedRecipe):
     batch_size: int = 128
     tolerances: dict[str, float] = field(default_factory=lambda: dict(ZERO_TOLERANCES))
     max_trials: int | None = None
+    qat_steps: int = 300
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_literal(self.fallback, Fallback, "fallback")
+        if self.qat_steps < 0:
+            raise InputValueError(f"qat_steps {self.qat_steps}: must be zero or positive")
         if self.validation_size < 200:
             raise InputValueError(f"validation_size {self.validation_size}: need at least 200 showers")
         _check_positive(self.time_budget_s, "time_budget_s")

@@ -3,7 +3,10 @@
 Objective: the physics quantities of `validate` (sampling fraction, shapes and Table 3 numbers, moments,
 containment, longitudinal profile, occupancy, cell spectrum), candidate against PyTorch float32 on the
 same latent vectors, judged by the CONVENTIONS rule with the bootstrap errors rescaled to a reference
-size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first; otherwise
+size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first, from PTQ
+and, when it fails and the generator is a PyTorch one, from QAT (`precision.qat`): the better of the two
+gives every later candidate its int8 layers (a QAT candidate keeps layers out of int8 by bypassing the
+FakeQuantize in front of them, `release_layers`). Otherwise
 measure each layer's sensitivity (int8 everywhere except that layer), then keep the most sensitive
 layers in the fallback precision (bf16 or fp32) until the candidate passes, then try to give layers back
 to int8; every passing candidate's speed is measured, the fallback precision everywhere (no int8) too, and
@@ -20,12 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from caloquant._logs import hide_tool_progress
 from caloquant.errors import InputValueError
 from caloquant.precision.judge import PhysicsJudge
-from caloquant.precision.recipes import AutoConfig
+from caloquant.precision.qat import qat_openvino, release_layers
+from caloquant.precision.recipes import AutoConfig, Int8QATConfig
 from caloquant.precision.search import SearchBudget, TrialLog, choose
 
 __all__ = ["TuneResult", "quantize_auto", "tune"]
@@ -34,6 +36,7 @@ __all__ = ["TuneResult", "quantize_auto", "tune"]
 @dataclass
 class Trial:
     kept: tuple[str, ...]
+    base: str  # where the int8 layers come from: ptq, or qat (fine-tuned against float32)
     passed: bool
     score: float  # max over quantities of |diff| / allowed (< 1 passes)
     worst: str
@@ -48,6 +51,7 @@ class TuneResult:
     trials: list[Trial]
     layers: list[str]
     stopped_by_budget: bool
+    qat: dict[str, Any] | None = None  # the QAT record when QAT candidates were made
 
 
 def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], None] | None = None) -> TuneResult:
@@ -55,7 +59,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     import nncf
     import openvino as ov
 
-    from caloquant.contract import make_latent
+    from caloquant.engines.base import quick_throughput
     from caloquant.engines.export import save_ir
     from caloquant.engines.openvino_engine import OpenVINOEngine
     from caloquant.precision.calibration import calibration_latents
@@ -78,43 +82,40 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, src.latent, src.energy_input)
     calib = nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))])
     hint = "bf16" if cfg.fallback == "bf16" else "fp32"
-    models: dict[tuple[str, ...], Any] = {}
+    models: dict[tuple[str, tuple[str, ...]], Any] = {}
     trial_log = TrialLog(out / "trials.jsonl")
     trials: list[Trial] = trial_log.trials
 
     nodes = openvino_layer_nodes(fp32_model)
 
-    def build(kept: tuple[str, ...]) -> Any:
+    qat_model: Any = None
+    qat_info: dict[str, Any] | None = None
+
+    def build(kept: tuple[str, ...], base: str) -> Any:
         if set(kept) >= set(nodes):  # every layer in the fallback precision: no int8 at all
             return fp32_model.clone()
+        if base == "qat":
+            return release_layers(qat_model.clone(), set(kept))
         # exact node names: a transposed convolution's node is not named after its module (layer_map)
         ignored = nncf.IgnoredScope(names=[nodes[m] for m in kept], validate=False) if kept else None
         with hide_tool_progress():
             return nncf.quantize(fp32_model.clone(), calib, subset_size=len(z_cal),
                                  preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=ignored)
 
-    def evaluate(kept: tuple[str, ...], *, speed: bool) -> Trial:
+    def evaluate(kept: tuple[str, ...], *, speed: bool, base: str = "ptq") -> Trial:
         t0 = time.perf_counter()
-        model = build(kept)
+        model = build(kept, base)
         save_ir(model, tmp, compress_to_fp16=False)
         engine = OpenVINOEngine(tmp / "model.xml", hint, threads=cfg.threads, latent=src.latent,
                                 energy_input=src.energy_input)
         score, worst = judge.score(engine)
         sps = None
         if speed and score < 1:
-            z = make_latent(np.full((cfg.batch_size, src.latent), 0.5), np.full(cfg.batch_size, 300.0),
-                            src.energy_input)
-            engine.run(z)
-            times = []
-            for _ in range(5):
-                t1 = time.perf_counter()
-                engine.run(z)
-                times.append(time.perf_counter() - t1)
-            sps = cfg.batch_size / float(np.median(times))
-        trial = Trial(kept, bool(score < 1), float(score), worst, sps, time.perf_counter() - t0)
-        models[kept] = model
+            sps = quick_throughput(engine, cfg.batch_size)
+        trial = Trial(kept, base, bool(score < 1), float(score), worst, sps, time.perf_counter() - t0)
+        models[(base, kept)] = model
         trial_log.record(trial)
-        say(f"trial {len(trials)}: {len(kept)} layers kept in {cfg.fallback}: score {score:.2f} "
+        say(f"trial {len(trials)} ({base}): {len(kept)} layers kept in {cfg.fallback}: score {score:.2f} "
             f"({'pass' if score < 1 else 'fail, worst ' + worst})" + (f", {sps:.0f} showers/s" if sps else ""))
         return trial
 
@@ -122,7 +123,18 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         return budget.spent(len(trials))
 
     full = evaluate((), speed=True)
-    layers = sorted(openvino_layer_precisions(models[()]))
+    layers = sorted(openvino_layer_precisions(models[("ptq", ())]))
+    base = "ptq"
+    if not full.passed and cfg.qat_steps and src.module is not None and not out_of_time():
+        # the int8 of every candidate from QAT where fine-tuning brings the whole model closer
+        recipe = Int8QATConfig(calibration_size=cfg.calibration_size, seed=cfg.seed + 1, steps=cfg.qat_steps,
+                               time_budget_s=max(cfg.time_budget_s - budget.elapsed, 1.0) / 2)
+        say(f"int8 by QAT ({cfg.qat_steps} steps, at most {recipe.time_budget_s:.0f} s)")
+        with hide_tool_progress():
+            qat_model, qat_info = qat_openvino(src, recipe)
+        full_qat = evaluate((), speed=True, base="qat")
+        if full_qat.score < full.score:
+            full, base = full_qat, "qat"
     stopped = False
     if not full.passed:
         say(f"measuring the sensitivity of {len(layers)} layers")
@@ -131,7 +143,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
             if out_of_time():
                 stopped = True
                 break
-            sens.append((evaluate((layer,), speed=False).score, layer))
+            sens.append((evaluate((layer,), speed=False, base=base).score, layer))
         order = [name for _, name in sorted(sens)]  # keeping these out of int8 helps most first
         kept: tuple[str, ...] = ()
         for layer in order:
@@ -139,7 +151,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
                 stopped = True
                 break
             kept = (*kept, layer)
-            if evaluate(kept, speed=True).passed:
+            if evaluate(kept, speed=True, base=base).passed:
                 break
         passing = [t for t in trials if t.passed]
         if passing and not stopped:  # give layers back to int8 while the candidate still passes
@@ -149,7 +161,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
                     stopped = True
                     break
                 trial_kept = tuple(x for x in best_kept if x != layer)
-                if trial_kept and evaluate(trial_kept, speed=True).passed:
+                if trial_kept and evaluate(trial_kept, speed=True, base=base).passed:
                     best_kept = trial_kept
     if not full.passed:
         # A mix with a few int8 layers can run slower than no int8 at all (each int8 island costs
@@ -158,11 +170,11 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     # the fastest passing candidate (only passing ones are timed), else the closest
     chosen, found = choose(trials, passed=lambda t: t.passed and bool(t.showers_per_s),
                            cost=lambda t: -(t.showers_per_s or 0.0), closeness=lambda t: t.score)
-    save_ir(models[chosen.kept], out, compress_to_fp16=False)
+    save_ir(models[(chosen.base, chosen.kept)], out, compress_to_fp16=False)
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
-    return TuneResult(chosen, found, trials, layers, stopped)
+    return TuneResult(chosen, found, trials, layers, stopped, qat_info)
 
 
 def quantize_auto(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], None] | None = None
@@ -180,7 +192,9 @@ def quantize_auto(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[
     layer_map = {k: ("int8" if v == "int8" else cfg.fallback) for k, v in layer_map.items()}
     return {"files": ["model.xml", "model.bin", "trials.jsonl"], "runtime_precision": cfg.fallback,
             "layer_precisions": layer_map,
+            **({"qat": result.qat} if result.qat else {}),
             "auto": {"passed": result.passed, "kept_out_of_int8": list(result.chosen.kept),
+                     "int8_from": result.chosen.base,
                      "score": result.chosen.score, "worst_quantity": result.chosen.worst,
                      "showers_per_s": result.chosen.showers_per_s, "trials": len(result.trials),
                      "stopped_by_time_budget": result.stopped_by_budget,

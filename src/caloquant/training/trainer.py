@@ -38,7 +38,7 @@ from caloquant.physics.selection import selection_metric
 from caloquant.training.batches import BatchSource, step_rng
 from caloquant.training.checkpoint import load_checkpoint, save_checkpoint
 from caloquant.training.precise_bn import recalibrate_batchnorm
-from caloquant.training.shape_loss import ShapeReference, shape_loss
+from caloquant.training.shape_loss import RunningCellMeans, ShapeReference, shape_loss
 
 __all__ = ["TrainConfig", "Trainer"]
 
@@ -76,6 +76,7 @@ class TrainConfig:
     w_faint_layers: float = 0.0  # shape loss: the faint-cell excess per layer (stripes; training.md)
     w_cell: float = 1.0  # shape loss: weight of the bright-cell term (run F5 raised it; training.md)
     w_response: float = 0.0  # shape loss: the mean sampling fraction per bin, log ratio (run F7; training.md)
+    cell_means: str = "batch"  # shape loss's bright-cell term on this batch's mean images or running ones (F8)
     g_dropout: bool = True  # False: the generator's dropout stays off in training (run F7; training.md)
 
     def __post_init__(self) -> None:
@@ -92,6 +93,8 @@ class TrainConfig:
             raise InputValueError(f"ema_decay {self.ema_decay}: expected 0 <= ema_decay < 1")
         if not self.adversarial and self.w_shape <= 0:
             raise InputValueError("a run without the adversarial loss needs a shape loss (w_shape > 0)")
+        if self.cell_means not in ("batch", "running"):
+            raise InputValueError(f"cell_means {self.cell_means!r}: expected batch or running")
         if self.select not in ("metric", "required"):
             raise InputValueError(f"select {self.select!r}: expected metric or required")
         if not 0 < self.d_input_power <= 1:
@@ -149,6 +152,7 @@ class Trainer:
         self._val_images: dict[str, np.ndarray] | None = None
         self.gen_ema = copy.deepcopy(self.gen) if cfg.ema_decay > 0 else None
         self._shape_ref: Any = None
+        self._running_cells = RunningCellMeans() if cfg.cell_means == "running" else None
         self.warm_started = False
         self._stop = False
         self.wall_seconds = 0.0
@@ -312,7 +316,7 @@ class Trainer:
         """The shape loss with this run's optional terms, for both kinds of generator step."""
         return shape_loss(fake, ep, self._shape_ref, cells=cells, core_weight=self.cfg.w_core,
                           faint_layers_weight=self.cfg.w_faint_layers, cell_weight=self.cfg.w_cell,
-                          response_weight=self.cfg.w_response)
+                          response_weight=self.cfg.w_response, running=self._running_cells)
 
     def _shape_only_step(self, z: torch.Tensor, ep: torch.Tensor, autocast: Any) -> dict[str, float]:
         """A generator step on the shape and ECAL losses alone: no discriminator, about 2.3x cheaper per

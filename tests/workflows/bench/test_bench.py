@@ -62,6 +62,9 @@ def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
     assert ov8["speedup_vs_openvino_fp32"] == pytest.approx(ov8["showers_per_s"] / ov32["showers_per_s"])
     assert rows[("openvino", "int8")]["model_bytes"] < rows[("openvino", "fp32")]["model_bytes"]
     assert "physics" in rows[("openvino", "int8")]
+    same = rows[("torch", "fp32")]["physics"]["judge"]  # the reference against itself, by the tuner's rule
+    assert same["passed"] and same["score"] == 0 and same["n_quantities"] > 0
+    assert "sigma at 10000 showers" in rows[("openvino", "int8")]["physics"]["judge"]["rule"]
     assert render_markdown(r).count("\n") == 5
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from caloquant.engines.base import Engine
+from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_latents
 from caloquant.precision.recipes import Int8StaticConfig, ToolDefaultsConfig
 from caloquant.precision.registry import EngineEntry, register_engine
@@ -15,6 +16,8 @@ __all__ = ["ENTRY"]
 
 
 def _quantize(src: Any, recipe: Any, out: Path) -> dict[str, Any]:
+    if isinstance(recipe, Int8StaticConfig) and recipe.bias_correction != "fast":
+        raise InputValueError(f"bias_correction {recipe.bias_correction!r} is an NNCF option: use engine openvino")
     if isinstance(recipe, Int8StaticConfig | ToolDefaultsConfig):
         return _int8(src, recipe, out)
     _, folds = src.write_folded_onnx(out / "model.onnx")

@@ -47,18 +47,18 @@ def _nncf_int8(model: Any, src: Any, recipe: Int8StaticConfig | ToolDefaultsConf
     if isinstance(recipe, ToolDefaultsConfig):
         return (nncf.quantize(model, dataset, subset_size=len(z)),
                 {"tool": f"nncf.quantize {nncf.__version__} (defaults)"})
-    advanced = AdvancedQuantizationParameters()
+    options: dict[str, Any] = {"disable_bias_correction": recipe.bias_correction == "off"}
     if recipe.calibration_method == "percentile":
         from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
-        advanced = AdvancedQuantizationParameters(
-            activations_range_estimator_params=RangeEstimatorParametersSet.MEAN_QUANTILE)
+        options["activations_range_estimator_params"] = RangeEstimatorParametersSet.MEAN_QUANTILE
+    advanced = AdvancedQuantizationParameters(**options)
     ignored = nncf.IgnoredScope(patterns=[r"/final/.*"], validate=False) if recipe.keep_output_float else None
     quantized = nncf.quantize(
         model, dataset, subset_size=len(z),
         preset=nncf.QuantizationPreset.PERFORMANCE if recipe.symmetric else nncf.QuantizationPreset.MIXED,
-        ignored_scope=ignored, advanced_parameters=advanced)
-    return quantized, {"tool": f"nncf.quantize {nncf.__version__}",
+        ignored_scope=ignored, advanced_parameters=advanced, fast_bias_correction=recipe.bias_correction != "full")
+    return quantized, {"tool": f"nncf.quantize {nncf.__version__}", "bias_correction": recipe.bias_correction,
                        "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
                        "ignored": [r"/final/.*"] if recipe.keep_output_float else []}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,20 +25,14 @@ def measure_model(model_dir: str, *, batch_size: int = 128, threads: int = 2, st
                   repeats: int = 10, warmup: int = 2, seed: int = 1) -> dict[str, Any]:
     """Latency per batch (median, p99) and throughput; z drawn by the contract (energies 100-500 GeV)."""
     from caloquant.contract import draw_energies, draw_latents, make_latent
+    from caloquant.engines.base import batch_times
     from caloquant.precision.modeldir import load_engine
     from caloquant.workflows.bench.harness import peak_rss_mb
 
     engine = load_engine(model_dir, threads=threads, streams=streams)
     z = make_latent(draw_latents(seed, batch_size, engine.latent), draw_energies(seed, batch_size, 100.0, 500.0),
                     getattr(engine, "energy_input", "latent"))
-    for _ in range(warmup):
-        engine.run(z)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        engine.run(z)
-        times.append(time.perf_counter() - t0)
-    ms = np.asarray(times) * 1e3
+    ms = batch_times(engine, z, repeats, warmup) * 1e3
     return {"engine": engine.name, "precision": engine.precision, "batch_size": batch_size, "threads": threads,
             "streams": streams, "repeats": repeats, "ms_per_batch_median": float(np.median(ms)),
             "ms_per_batch_p99": float(np.percentile(ms, 99)), "showers_per_s": batch_size / float(np.median(ms)) * 1e3,

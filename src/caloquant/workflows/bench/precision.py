@@ -31,7 +31,18 @@ _TOOL_NAMES = {("onnxruntime", "defaults"): "ORT quantize_static (defaults)",
                ("openvino", "accuracy-control"): "NNCF quantize_with_accuracy_control (physics metric)"}
 
 
-def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int) -> dict[str, Any]:
+def _features(path: Path) -> Any:
+    from caloquant.data.reader import open_showers
+    from caloquant.physics.features import extract_features
+
+    return extract_features(open_showers(path).iter_chunks(500))
+
+
+def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int, reference_size: int
+             ) -> dict[str, Any]:
+    """`validate --paired` at the showers' own resolution, and the tuner's rule (`precision.judge`) with the
+    errors of ``reference_size`` showers, against PyTorch fp32 on the same latents."""
+    from caloquant.precision.judge import paired_verdict
     from caloquant.workflows.generation import generate_to_file
     from caloquant.workflows.validation import run_validation
 
@@ -40,7 +51,9 @@ def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int)
     metrics, _ = run_validation(samples, reference, tmp / f"val-{model_dir.name}", paired=True,
                                 voxel_classifier=False, plots=False, seed=seed, n_boot=50)
     p = metrics["paired"]
-    return {"compatible": metrics["compatible"], "n_incompatible": metrics["n_incompatible"],
+    return {"judge": paired_verdict(_features(samples), _features(reference), seed=seed,
+                                    reference_size=reference_size),
+            "compatible": metrics["compatible"], "n_incompatible": metrics["n_incompatible"],
             "pixelwise_abs_sum_gev": p["pixelwise_abs_sum_gev"]["value"],
             "pixelwise_relative": p["pixelwise_relative"]["value"],
             "tail_relative": p["tail_relative_to_tail_energy"]["value"],
@@ -59,7 +72,7 @@ def _recipe(precision: str, tool: str, calibration_size: int, seed: int) -> Any:
 
 def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, str, str]] = DEFAULT_CONFIGS,
                     batch_size: int = 128, threads: int = 2, repeats: int = 10, physics_count: int = 2000,
-                    seed: int = 1, calibration_size: int = 512,
+                    seed: int = 1, calibration_size: int = 512, reference_size: int = 10000,
                     model_dirs: Mapping[tuple[str, str, str], str | Path] | None = None,
                     on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
     """``model_dirs``: already-made model directories to time beside the configs, keyed by (engine,
@@ -90,12 +103,12 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
             generate_to_file(path, reference, count=physics_count, energy=(100.0, 500.0), seed=seed)
         for (engine, precision, tool), d in dirs.items():
             say(f"timing {engine} {precision} ({tool})")
-            name = _TOOL_NAMES.get((engine, tool), "caloquant") if precision == "int8" else tool
+            name = _TOOL_NAMES.get((engine, tool), tool) if precision == "int8" else tool
             row = {"tool": name,
                    **measure_model_isolated(d, batch_size=batch_size, threads=threads, repeats=repeats, seed=seed)}
             if physics_count:
                 say(f"physics {engine} {precision}")
-                row["physics"] = _physics(d, reference, tmp, physics_count, seed)
+                row["physics"] = _physics(d, reference, tmp, physics_count, seed, reference_size)
             rows.append(row)
     base = {r["engine"] + r["precision"]: r["showers_per_s"] for r in rows if r["precision"] != "int8"}
     for r in rows:
@@ -105,21 +118,25 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
             r["speedup_vs_torch_fp32"] = r["showers_per_s"] / base["torchfp32"]
     return metadata(seed=seed, extra={"kind": "bench precision", "machine": machine_info(), "model": str(path),
                                       "conditions": {"batch_size": batch_size, "threads": threads, "streams": 1,
-                                                     "repeats": repeats, "physics_showers": physics_count},
+                                                     "repeats": repeats, "physics_showers": physics_count,
+                                                     "judged_at_showers": reference_size},
                                       "results": rows})
 
 
 def render_markdown(result: dict[str, Any]) -> str:
     head = ("| engine | precision | tool | showers/s | ms/batch (median, p99) | vs OpenVINO fp32 | vs torch fp32 | "
-            "model MB | peak MB | physics vs fp32 | pixel-wise rel. |")
+            "model MB | peak MB | physics vs fp32 | judge at 10k (score) | pixel-wise rel. |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in result["results"]:
         ph = r.get("physics", {})
         verdict = "" if not ph else ("pass" if ph["compatible"] else f"fail ({ph['n_incompatible']})")
         rel = "" if not ph else f"{100 * ph['pixelwise_relative']:.3g} %"
+        judged = ph.get("judge")
+        judge = "" if not judged else (f"{'pass' if judged['passed'] else 'fail'} ({judged['score']:.2f}; "
+                                       f"{judged['n_off']} of {judged['n_quantities']} off)")
         lines.append(f"| {r['engine']} | {r['precision']} | {r['tool']} | {r['showers_per_s']:.0f} | "
                      f"{r['ms_per_batch_median']:.1f}, {r['ms_per_batch_p99']:.1f} | "
                      f"{r.get('speedup_vs_openvino_fp32', float('nan')):.2f}x | "
                      f"{r.get('speedup_vs_torch_fp32', float('nan')):.2f}x | {r['model_bytes'] / 1e6:.2f} | "
-                     f"{r['peak_rss_mb']:.0f} | {verdict} | {rel} |")
+                     f"{r['peak_rss_mb']:.0f} | {verdict} | {judge} | {rel} |")
     return "\n".join(lines) + "\n"
