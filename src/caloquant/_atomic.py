@@ -69,7 +69,8 @@ def refuse_output_over_input(outputs: dict[str, Any], inputs: dict[str, Any]) ->
     lists of paths or None; inputs that do not exist are skipped."""
     def paths(value: Any) -> list[Path]:
         items = value if isinstance(value, list | tuple) else [value]
-        return [Path(str(v).split("[")[0]) for v in items if isinstance(v, str | os.PathLike)]
+        # an empty string is an unset option (`bench precision --configs ""`), not the current folder
+        return [Path(str(v).split("[")[0]) for v in items if isinstance(v, str | os.PathLike) and str(v)]
 
     for out_name, out_value in outputs.items():
         for out in paths(out_value):

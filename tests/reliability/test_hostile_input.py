@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from caloquant.cli.main import app
@@ -45,6 +46,17 @@ def test_an_output_never_overwrites_an_input(tmp_path: Path, tiny) -> None:
     assert (model / "model.bin").read_bytes() == before
     r = CliRunner().invoke(app, ["generate", "--model", str(model), "-n", "4", "-o", str(tmp_path / "ok.h5")])
     assert r.exit_code == 0, r.output
+
+
+def test_an_unset_string_option_is_not_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    """`bench precision -o OUT` refused every output: its empty --configs read as the folder '.'."""
+    from caloquant._atomic import refuse_output_over_input
+    from caloquant.errors import OutputError
+
+    monkeypatch.chdir(tmp_path)
+    refuse_output_over_input({"out": Path("r.json")}, {"configs": "", "model": None})
+    with pytest.raises(OutputError, match="would overwrite the input data"):
+        refuse_output_over_input({"out": Path("r.json")}, {"data": "."})
 
 
 def test_a_truncated_model_file_is_refused_on_load(tmp_path: Path, tiny) -> None:
