@@ -67,7 +67,6 @@ def generate_batches(engine: Engine, *, ep: np.ndarray | None = None, count: int
             yield postprocess(out), ep[s : s + batch_size].astype(np.float32)
 
 
-
 def batch_times(engine: Engine, z: np.ndarray, repeats: int, warmup: int = 1) -> np.ndarray:
     """Seconds per ``engine.run(z)`` for ``repeats`` timed runs after ``warmup`` untimed ones."""
     import time

@@ -79,7 +79,8 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
                               f"{2 * t_reference:.0f} s for {cfg.validation_size} showers on this machine)")
     tmp = Path(tempfile.mkdtemp(prefix=".tune-", dir=out))
     fp32_model = ov.convert_model(str(src.write_onnx(tmp / "fp32.onnx")))
-    z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, src.latent, src.energy_input)
+    calibration_seed = cfg.seed + 1  # PTQ and QAT candidates calibrate on the same latents
+    z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), calibration_seed, src.latent, src.energy_input)
     calib = nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))])
     hint = "bf16" if cfg.fallback == "bf16" else "fp32"
     models: dict[tuple[str, tuple[str, ...]], Any] = {}
@@ -127,7 +128,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     base = "ptq"
     if not full.passed and cfg.qat_steps and src.module is not None and not out_of_time():
         # the int8 of every candidate from QAT where fine-tuning brings the whole model closer
-        recipe = Int8QATConfig(calibration_size=cfg.calibration_size, seed=cfg.seed + 1, steps=cfg.qat_steps,
+        recipe = Int8QATConfig(calibration_size=cfg.calibration_size, seed=calibration_seed, steps=cfg.qat_steps,
                                time_budget_s=max(cfg.time_budget_s - budget.elapsed, 1.0) / 2)
         say(f"int8 by QAT ({cfg.qat_steps} steps, at most {recipe.time_budget_s:.0f} s)")
         with hide_tool_progress():

@@ -38,10 +38,11 @@ def _features(path: Path) -> Any:
     return extract_features(open_showers(path).iter_chunks(500))
 
 
-def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int, reference_size: int
-             ) -> dict[str, Any]:
+def _physics(model_dir: Path, reference: Path, reference_features: Any, tmp: Path, count: int, seed: int,
+             reference_size: int) -> dict[str, Any]:
     """`validate --paired` at the showers' own resolution, and the tuner's rule (`precision.judge`) with the
-    errors of ``reference_size`` showers, against PyTorch fp32 on the same latents."""
+    errors of ``reference_size`` showers, against PyTorch fp32 on the same latents (``reference_features``:
+    the reference file's, extracted once for every row)."""
     from caloquant.precision.judge import paired_verdict
     from caloquant.workflows.generation import generate_to_file
     from caloquant.workflows.validation import run_validation
@@ -51,7 +52,7 @@ def _physics(model_dir: Path, reference: Path, tmp: Path, count: int, seed: int,
     metrics, _ = run_validation(samples, reference, tmp / f"val-{model_dir.name}", paired=True,
                                 voxel_classifier=False, plots=False, seed=seed, n_boot=50)
     p = metrics["paired"]
-    return {"judge": paired_verdict(_features(samples), _features(reference), seed=seed,
+    return {"judge": paired_verdict(_features(samples), reference_features, seed=seed,
                                     reference_size=reference_size),
             "compatible": metrics["compatible"], "n_incompatible": metrics["n_incompatible"],
             "pixelwise_abs_sum_gev": p["pixelwise_abs_sum_gev"]["value"],
@@ -101,6 +102,7 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
         if physics_count:
             say("reference showers (torch fp32)")
             generate_to_file(path, reference, count=physics_count, energy=(100.0, 500.0), seed=seed)
+            reference_features = _features(reference)
         for (engine, precision, tool), d in dirs.items():
             say(f"timing {engine} {precision} ({tool})")
             name = _TOOL_NAMES.get((engine, tool), tool) if precision == "int8" else tool
@@ -108,7 +110,8 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
                    **measure_model_isolated(d, batch_size=batch_size, threads=threads, repeats=repeats, seed=seed)}
             if physics_count:
                 say(f"physics {engine} {precision}")
-                row["physics"] = _physics(d, reference, tmp, physics_count, seed, reference_size)
+                row["physics"] = _physics(d, reference, reference_features, tmp, physics_count, seed,
+                                          reference_size)
             rows.append(row)
     base = {r["engine"] + r["precision"]: r["showers_per_s"] for r in rows if r["precision"] != "int8"}
     for r in rows:
