@@ -1,12 +1,14 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   creates .venv, installs caloquant with locked dependencies, runs `caloquant demo`
-#   make test   creates .venv, installs caloquant with locked dependencies, runs the test suite
+#   make test   creates .venv (and .venv-peers, the paper's TFLite/INC peers), runs the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PEERS := .venv-peers
+PEERS_STAMP := $(PEERS)/.installed
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup peers clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +18,20 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 setup: $(STAMP)
 
+# TensorFlow's pins clash with ours (h5py), so the peers live in their own environment; caloquant reaches
+# them through a worker process (src/caloquant/peers)
+$(PEERS_STAMP): requirements/peers.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet --upgrade pip
+	$(PEERS)/bin/pip install --quiet -r requirements/peers.txt
+	touch $(PEERS_STAMP)
+
+peers: $(PEERS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/caloquant demo -o demo-out
 
-test: lint
+test: lint peers
 	$(BIN)/python -m pytest -q -n 2  # two workers: the two cores CI has
 
 # ruff; the layering contract of docs/architecture.md (import-linter); types on src/ (mypy)
@@ -29,4 +41,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) $(PEERS) demo-out .pytest_cache

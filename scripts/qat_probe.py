@@ -8,7 +8,9 @@ LR_MULT_1D scales the learning rate of biases and 1-D parameters; BIAS_WEIGHT ad
 JSON line per evaluation (1 000 paired showers over 100-500 GeV, errors at 10 000 showers).
 """
 
+import copy
 import json
+import os
 import sys
 import time
 
@@ -19,7 +21,9 @@ from caloquant.engines.base import generate_batches
 from caloquant.engines.torch_engine import TorchEngine
 from caloquant.models.io import load_generator
 from caloquant.models.shipped import resolve_generator_path
+from caloquant.physics.compare import validation_quantity_list
 from caloquant.physics.features import extract_features
+from caloquant.physics.tolerances import VALIDATE
 from caloquant.precision.judge import PhysicsJudge
 from caloquant.precision.qat import _latents, physics_distance, student_and_teacher
 from caloquant.precision.recipes import Int8QATConfig
@@ -34,25 +38,58 @@ bias_mult = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
 bias_w = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
 bs = int(sys.argv[8]) if len(sys.argv) > 8 else 16
 torch.set_num_threads(2)
+if os.environ.get("RANGES"):  # activation ranges other than NNCF's default (mean of per-sample min/max)
+    import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+    _quantize = nncf.quantize
+    nncf.quantize = lambda *a, **k: _quantize(
+        *a,
+        advanced_parameters=AdvancedQuantizationParameters(
+            activations_range_estimator_params=getattr(RangeEstimatorParametersSet, os.environ["RANGES"])
+        ),
+        **k,
+    )
 src = as_float_model(load_generator(resolve_generator_path(None)))
 recipe = Int8QATConfig(steps=steps, lr=lr, batch_size=bs)
 torch.manual_seed(recipe.qat_seed)
 t0 = time.time()
 student, teacher, _ = student_and_teacher(src, recipe)
 print("ptq", round(time.time() - t0), flush=True)
-judge = PhysicsJudge(TorchEngine(teacher, threads=None), validation_size=1000)
+judge = PhysicsJudge(TorchEngine(teacher, threads=None), validation_size=int(os.environ.get("N", 1000)))
+judge_validate = copy.copy(judge)
+judge_validate.quantities = validation_quantity_list(dict(VALIDATE))
 
 
 def ev(step):
-    v = judge.verdict(
-        extract_features(generate_batches(TorchEngine(student, threads=None), ep=judge.ep, seed=judge.seed))
+    f = extract_features(generate_batches(TorchEngine(student, threads=None), ep=judge.ep, seed=judge.seed))
+    v, w = judge.verdict(f), judge_validate.verdict(f)
+    print(
+        json.dumps(
+            {
+                "tag": tag,
+                "step": step,
+                **v,
+                "validate": {k: w[k] for k in ("score", "worst", "n_off")},
+                "t": round(time.time() - t0),
+            }
+        ),
+        flush=True,
     )
-    print(json.dumps({"tag": tag, "step": step, **v, "t": round(time.time() - t0)}), flush=True)
 
 
 student.eval()
-w = [p for n, p in student.named_parameters() if p.requires_grad and p.dim() > 1]
-o = [p for n, p in student.named_parameters() if p.requires_grad and p.dim() <= 1]
+scale_lr = float(os.environ.get("SCALE_LR", 0))  # the quantizers' ranges on their own rate
+
+
+def is_scale(name: str) -> bool:
+    return scale_lr > 0 and "_scale_param_storage" in name
+
+
+w = [p for n, p in student.named_parameters() if p.requires_grad and p.dim() > 1 and not is_scale(n)]
+o = [p for n, p in student.named_parameters() if p.requires_grad and p.dim() <= 1 and not is_scale(n)]
+sc = [p for n, p in student.named_parameters() if p.requires_grad and is_scale(n)]
 print(
     "params",
     len(w),
@@ -60,7 +97,10 @@ print(
     [n for n, p in student.named_parameters() if p.requires_grad and p.dim() <= 1][:6],
     flush=True,
 )
-opt = torch.optim.Adam([{"params": w, "lr": lr}, {"params": o, "lr": lr * bias_mult}])
+opt = torch.optim.Adam(
+    [{"params": w, "lr": lr}, {"params": o, "lr": lr * bias_mult}] + ([{"params": sc, "lr": scale_lr}] if sc else [])
+)
+print("scales", len(sc), [round(float(p.detach().abs().max()), 4) for p in sc][:40], flush=True)
 base = [g["lr"] for g in opt.param_groups]
 ev(0)
 losses = []

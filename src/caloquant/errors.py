@@ -10,6 +10,7 @@ __all__ = [
     "DataFormatError",
     "InputValueError",
     "OutputError",
+    "PeerMissingError",
     "require_positive",
 ]
 
@@ -30,6 +31,10 @@ class InputValueError(CaloquantError, ValueError):
 
 class OutputError(CaloquantError):
     """An output path cannot be written."""
+
+
+class PeerMissingError(CaloquantError):
+    """An optional peer tool (TFLite, Intel Neural Compressor on TensorFlow) is not installed."""
 
 
 class CheckpointError(CaloquantError):

@@ -11,7 +11,10 @@ import pytest
 from caloquant.engines.base import generate_batches
 from caloquant.errors import InputValueError
 from caloquant.models import Generator
+from caloquant.physics.tolerances import ZERO
 from caloquant.precision import AccuracyControlConfig, AutoConfig, load_engine, quantize
+from caloquant.precision.float_layers import float_modules
+from caloquant.precision.recipes import DEFAULT_FLOAT_TAIL
 from caloquant.precision.tuner import tune
 
 
@@ -37,7 +40,7 @@ def test_no_int8_at_all_is_always_a_candidate(tmp_path: Path, tiny: Generator) -
     """When int8 fails, the plain fallback model is judged and timed even after the budget ran out, so the
     tuner never returns something slower than no int8 at all."""
     cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, max_trials=1, calibration_size=32,
-                     threads=1, fallback="fp32", k=0.5, qat_steps=0)  # strict: int8 fails it, OpenVINO fp32 not
+                     threads=1, fallback="fp32", k=0.5, qat_steps=0, tolerances=dict(ZERO))  # strict: int8 fails
     result = tune(tiny, cfg, tmp_path)
     assert result.stopped_by_budget and not result.trials[0].passed and len(result.trials) == 2
     no_int8 = [t for t in result.trials if set(t.kept) == set(result.layers)]
@@ -47,13 +50,15 @@ def test_no_int8_at_all_is_always_a_candidate(tmp_path: Path, tiny: Generator) -
 
 def test_int8_candidates_come_from_the_closer_of_ptq_and_qat(tmp_path: Path, tiny: Generator) -> None:
     cfg = AutoConfig(validation_size=300, reference_size=300, time_budget_s=1e6, max_trials=4, calibration_size=32,
-                     threads=1, fallback="fp32", k=0.5, qat_steps=30)  # strict: full int8 fails, the search goes on
+                     threads=1, fallback="fp32", k=0.5, qat_steps=30, tolerances=dict(ZERO))  # full int8 fails
     quantize(tiny, cfg, engine="openvino", out=tmp_path)
     trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
-    assert [t["base"] for t in trials[:2]] == ["ptq", "qat"] and trials[0]["kept"] == trials[1]["kept"] == []
-    closer = "qat" if trials[1]["score"] < trials[0]["score"] else "ptq"
+    # full int8, then our recipe's layout (its float layers in the fallback), then QAT's full int8
+    assert [t["base"] for t in trials[:3]] == ["ptq", "ptq", "qat"] and trials[0]["kept"] == trials[2]["kept"] == []
+    assert trials[1]["kept"] == float_modules(True, DEFAULT_FLOAT_TAIL)
+    closer = "qat" if trials[2]["score"] < trials[0]["score"] else "ptq"
     no_int8 = [t for t in trials if len(t["kept"]) == 29]
-    assert all(t["base"] == closer for t in trials[2:] if t not in no_int8)
+    assert all(t["base"] == closer for t in trials[3:] if t not in no_int8)
     meta = json.loads((tmp_path / "caloquant.json").read_text())
     assert meta["qat"]["qat"]["steps"] == 30 and meta["auto"]["int8_from"] in ("ptq", "qat")
 

@@ -124,7 +124,8 @@ def bench_validate_cmd(
 def bench_precision_cmd(
     model: Annotated[Path | None, typer.Option(help="Weights file or run directory (default: shipped).")] = None,
     configs: Annotated[str, typer.Option(help="Comma-separated engine:precision:tool, tool caloquant, "
-                                         "defaults or accuracy-control (default: all).")] = "",
+                                         "defaults or accuracy-control; engine tflite (`make peers`) runs fp32, fp16 "
+                                         "and int8:defaults (default: all, TFLite where installed).")] = "",
     batch_size: Annotated[int, typer.Option(help="Showers per batch.")] = 128,
     threads: Annotated[int, typer.Option(help="Threads.")] = 2,
     repeats: Annotated[int, typer.Option(help="Timed batches (median reported).")] = 10,
@@ -137,12 +138,12 @@ def bench_precision_cmd(
 ) -> None:
     """Engine x precision x tool: showers/s, ms per batch, model size, peak memory, physics verdict."""
     from caloquant.errors import InputValueError
-    from caloquant.workflows.bench.precision import DEFAULT_CONFIGS, bench_precision, render_markdown
+    from caloquant.workflows.bench.precision import bench_precision, default_configs, render_markdown
 
     require_positive(batch_size, "--batch-size")
     require_positive(threads, "--threads")
     require_positive(repeats, "--repeats")
-    pairs = DEFAULT_CONFIGS
+    pairs = default_configs()
     if configs:
         pairs = tuple(tuple(c.split(":")) for c in configs.split(","))  # type: ignore[misc]
         if any(len(p) != 3 or p[2] not in ("caloquant", "defaults", "accuracy-control") for p in pairs):

@@ -22,13 +22,19 @@ def quantize_cmd(
     = None,
     spec: Annotated[Path | None, typer.Option(help="Spec file (TOML/JSON) of a user ONNX --model.")] = None,
     calibration_size: Annotated[int, typer.Option(help="int8: calibration latent vectors.")] = 512,
+    calibration_batch: Annotated[int, typer.Option(help="int8/auto, OpenVINO: latents per calibration item (each "
+                                                   "activation range: the mean of the items' min and max).")] = 8,
     calibration_method: Annotated[str, typer.Option(help="int8: minmax, percentile or entropy.")] = "minmax",
     symmetric: Annotated[bool, typer.Option(help="int8: symmetric activations (OpenVINO deconv needs it).")] = True,
     keep_output_float: Annotated[bool, typer.Option(help="int8: keep the last convolution in float.")] = True,
+    float_tail: Annotated[int, typer.Option(help="int8: the last N convolutions of each of the generator's three "
+                                            "paths kept in float too (0-5).")] = 2,
     bias_correction: Annotated[str, typer.Option(help="int8 ptq, OpenVINO: NNCF's bias correction, fast (its "
                                                  "default), full or off.")] = "fast",
-    method: Annotated[str, typer.Option(help="int8: ptq (post-training) or qat (PTQ, then fine-tuned against "
-                                        "float32 on fresh latents; PyTorch generators only).")] = "ptq",
+    method: Annotated[str, typer.Option(help="int8: ptq (post-training), qat (PTQ, then fine-tuned against "
+                                        "float32 on fresh latents; PyTorch generators only) or defaults (the "
+                                        "engine's own quantizer with its defaults; TFLite's full integer).")]
+    = "ptq",
     steps: Annotated[int, typer.Option(help="qat: fine-tuning steps.")] = 300,
     lr: Annotated[float, typer.Option(help="qat: Adam learning rate.")] = 1e-6,
     qat_loss: Annotated[str, typer.Option(help="qat: physics (cells, layers, profiles, total in log space) or "
@@ -40,28 +46,40 @@ def quantize_cmd(
     = 10000,
     fallback: Annotated[str, typer.Option(help="auto: precision of layers kept out of int8 (bf16 or fp32).")]
     = "bf16",
+    tolerances: Annotated[str, typer.Option(help="auto: validate (the paired physics check's tolerances) or zero "
+                                            "(only what float32 itself cannot be told from).")] = "validate",
 ) -> None:
     """Quantize or convert the generator; `caloquant generate --model DIR` runs the result."""
     from caloquant.errors import InputValueError
-    from caloquant.precision import AutoConfig, Recipe, quantize, read_model_dir, recipe_for
+    from caloquant.physics.tolerances import VALIDATE, ZERO
+    from caloquant.precision import AutoConfig, Recipe, ToolDefaultsConfig, quantize, read_model_dir, recipe_for
     from caloquant.precision.recipes import Int8QATConfig
 
     recipe: Recipe
+    if tolerances not in ("validate", "zero"):
+        raise InputValueError(f"--tolerances {tolerances!r}: expected validate or zero")
     if precision == "auto":
         recipe = AutoConfig(time_budget_s=time_budget, validation_size=validation_size, reference_size=reference_size,
-                            fallback=fallback, calibration_size=calibration_size)  # type: ignore[arg-type]
+                            fallback=fallback, calibration_size=calibration_size,  # type: ignore[arg-type]
+                            calibration_batch=calibration_batch,
+                            tolerances=dict(VALIDATE if tolerances == "validate" else ZERO))
     elif precision == "int8" and method == "qat":
         if calibration_method != "minmax":
             raise InputValueError(f"--calibration-method {calibration_method}: qat calibrates with minmax (its "
                                   "ranges are then trained)")
-        recipe = Int8QATConfig(calibration_size=calibration_size, symmetric=symmetric,
-                               keep_output_float=keep_output_float, steps=steps, lr=lr, loss=qat_loss,  # type: ignore[arg-type]
+        recipe = Int8QATConfig(calibration_size=calibration_size, calibration_batch=calibration_batch,
+                               symmetric=symmetric,
+                               keep_output_float=keep_output_float, float_tail=float_tail, steps=steps, lr=lr,
+                               loss=qat_loss,  # type: ignore[arg-type]
                                time_budget_s=time_budget)
+    elif precision == "int8" and method == "defaults":
+        recipe = ToolDefaultsConfig(calibration_size=calibration_size)
     elif precision == "int8":
         if method != "ptq":
-            raise InputValueError(f"--method {method!r}: expected ptq or qat")
-        recipe = recipe_for(precision, calibration_size=calibration_size, calibration_method=calibration_method,
-                            symmetric=symmetric, keep_output_float=keep_output_float,
+            raise InputValueError(f"--method {method!r}: expected ptq, qat or defaults")
+        recipe = recipe_for(precision, calibration_size=calibration_size, calibration_batch=calibration_batch,
+                            calibration_method=calibration_method,
+                            symmetric=symmetric, keep_output_float=keep_output_float, float_tail=float_tail,
                             bias_correction=bias_correction)
         if calibration_size < 100:
             console.print(f"[yellow]warning:[/] --calibration-size {calibration_size} is small; ranges may be poor")

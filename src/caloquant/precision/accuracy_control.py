@@ -32,14 +32,15 @@ def quantize_with_physics_control(generator: Any, cfg: AccuracyControlConfig, ou
     from caloquant.contract import postprocess
     from caloquant.engines.export import save_ir
     from caloquant.physics.features import extract_features
-    from caloquant.precision.calibration import calibration_latents
+    from caloquant.precision.calibration import calibration_items, calibration_latents
     from caloquant.precision.judge import PhysicsJudge
     from caloquant.precision.layer_map import openvino_layer_precisions
     from caloquant.precision.source import as_float_model
 
     src = as_float_model(generator)
     judge = PhysicsJudge(src.reference_engine(cfg.threads), validation_size=cfg.validation_size,
-                         reference_size=cfg.reference_size, k=cfg.k, seed=cfg.seed, n_boot=30)
+                         reference_size=cfg.reference_size, k=cfg.k, tolerances=cfg.tolerances, seed=cfg.seed,
+                         n_boot=30)
     z = judge.latents
     items = [(np.arange(s, min(s + 16, len(z))), z[s : s + 16]) for s in range(0, len(z), 16)]
 
@@ -55,10 +56,10 @@ def quantize_with_physics_control(generator: Any, cfg: AccuracyControlConfig, ou
     with tempfile.TemporaryDirectory() as tmp:
         model = ov.convert_model(str(src.write_onnx(Path(tmp) / "fp32.onnx")))
     z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), cfg.seed + 1, src.latent, src.energy_input)
+    calibration = calibration_items(z_cal, cfg.calibration_batch)
     quantized = nncf.quantize_with_accuracy_control(
-        model, nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))]),
-        nncf.Dataset(items, lambda item: item[1]), validation_fn, max_drop=1.0,
-        drop_type=nncf.DropType.ABSOLUTE, subset_size=len(z_cal),
+        model, nncf.Dataset(calibration), nncf.Dataset(items, lambda item: item[1]), validation_fn, max_drop=1.0,
+        drop_type=nncf.DropType.ABSOLUTE, subset_size=len(calibration),
         advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(
             max_num_iterations=cfg.max_iterations if cfg.max_iterations is not None else sys.maxsize))
     save_ir(quantized, out, compress_to_fp16=False)

@@ -28,12 +28,12 @@ import numpy as np
 from caloquant._logs import hide_tool_progress
 from caloquant.contract import draw_energies, draw_latents, make_latent
 from caloquant.errors import InputValueError
-from caloquant.precision.calibration import calibration_latents
+from caloquant.precision.calibration import calibration_items, calibration_latents
+from caloquant.precision.float_layers import nncf_torch_patterns
 from caloquant.precision.recipes import Int8QATConfig
 
 __all__ = ["physics_distance", "qat_openvino", "quantize_qat", "release_layers", "student_and_teacher"]
 
-FINAL_CONV = "final/conv2d/0"  # NNCF's name of the generator's last convolution (kept float like PTQ's)
 LOG_EPS = 1e-8  # per GeV of Ep: 1e-6 GeV, the contract's zero threshold, at 100 GeV
 Log = Callable[[str], None]
 
@@ -80,17 +80,19 @@ def student_and_teacher(src: Any, recipe: Int8QATConfig) -> tuple[Any, Any, dict
     os.environ.setdefault("NNCF_EXTENSION_LOAD_TIMEOUT", "0")  # the first call builds NNCF's C++ extension
     teacher = copy.deepcopy(_require_torch(src)).eval()
     z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, src.latent, src.energy_input)
-    dataset = nncf.Dataset([torch.from_numpy(z[i:i + 1]) for i in range(len(z))])
-    ignored = nncf.IgnoredScope(names=[FINAL_CONV], validate=False) if recipe.keep_output_float else None
+    items = [torch.from_numpy(item) for item in calibration_items(z, recipe.calibration_batch)]
+    patterns = nncf_torch_patterns(recipe.keep_output_float, recipe.float_tail)
+    ignored = nncf.IgnoredScope(patterns=patterns, validate=False) if patterns else None
     with hide_tool_progress():
-        student = nncf.quantize(copy.deepcopy(teacher), dataset, subset_size=len(z),
+        student = nncf.quantize(copy.deepcopy(teacher), nncf.Dataset(items), subset_size=len(items),
                                 preset=(nncf.QuantizationPreset.PERFORMANCE if recipe.symmetric
                                         else nncf.QuantizationPreset.MIXED), ignored_scope=ignored)
     for p in teacher.parameters():
         p.requires_grad_(False)
     calibration = {"tool": f"nncf.quantize {nncf.__version__} (PyTorch)",
                    "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
-                   "ignored": [FINAL_CONV] if recipe.keep_output_float else []}
+                   "items": f"{len(items)} of {recipe.calibration_batch} latents",
+                   "ignored": patterns}
     return student.eval(), teacher, calibration
 
 

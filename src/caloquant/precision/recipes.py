@@ -12,7 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
 from caloquant.errors import InputValueError, require_positive
-from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
+from caloquant.physics.tolerances import VALIDATE as VALIDATE_TOLERANCES
+from caloquant.precision.calibration import DEFAULT_CALIBRATION_BATCH
+from caloquant.precision.float_layers import PATH_TAIL
+
+DEFAULT_FLOAT_TAIL = 2  # conv6 and conv7 of each path (docs/precision.md)
 
 __all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "FP16Config", "FP32Config", "Int8QATConfig",
            "Int8StaticConfig", "Recipe", "ToolDefaultsConfig", "recipe_for"]
@@ -38,6 +42,11 @@ def _check_literal(value: Any, kind: Any, name: str) -> None:
 
 def _check_positive(value: float, name: str) -> None:
     require_positive("number", **{name: value})
+
+
+def _check_float_tail(value: int) -> None:
+    if not (isinstance(value, int) and 0 <= value <= len(PATH_TAIL)):
+        raise InputValueError(f"float_tail {value!r}: expected 0 to {len(PATH_TAIL)} convolutions of each path")
 
 
 @dataclass(frozen=True)
@@ -70,12 +79,17 @@ class Int8StaticConfig(_Recipe):
 
     Attributes:
         calibration_size: latent vectors drawn by the generator contract over ``energy``.
+        calibration_batch: latents per calibration item (OpenVINO: each activation range is the mean of the
+            items' min and max, so 8 covers the 400-500 GeV showers without coarsening 100 GeV; see
+            `precision.calibration`).
         calibration_method: range estimation; each engine accepts its own (OpenVINO/NNCF: minmax,
             percentile; ONNX Runtime: minmax, percentile, entropy) and refuses the others.
         symmetric: symmetric activations (NNCF PERFORMANCE preset); OpenVINO runs int8 transposed
             convolutions only with symmetric quantization.
         keep_output_float: keep the last convolution (whose output spans five decades of cell energy) in
             floating point.
+        float_tail: the last convolutions of each of the generator's three paths kept in floating point
+            too (they shape the faint cells; 2 % of the multiply-adds; `precision.float_layers`).
         bias_correction: NNCF's shift of each quantized layer's bias toward its float output: fast (its
             default, from the layer's own statistics), full (layer by layer on the quantized model's
             inputs, slower) or off. OpenVINO only.
@@ -84,15 +98,18 @@ class Int8StaticConfig(_Recipe):
     method: ClassVar[str] = "ptq-static"
     precision: Literal["int8"] = "int8"
     calibration_size: int = 512
+    calibration_batch: int = DEFAULT_CALIBRATION_BATCH
     calibration_method: CalibrationMethod = "minmax"
     symmetric: bool = True
     keep_output_float: bool = True
+    float_tail: int = DEFAULT_FLOAT_TAIL
     energy: tuple[float, float] = (100.0, 500.0)
     seed: int = 12345
     bias_correction: BiasCorrection = "fast"
 
     def __post_init__(self) -> None:
-        _check_positive(self.calibration_size, "calibration_size")
+        require_positive(calibration_size=self.calibration_size, calibration_batch=self.calibration_batch)
+        _check_float_tail(self.float_tail)
         _check_literal(self.calibration_method, CalibrationMethod, "calibration_method")
         _check_literal(self.bias_correction, BiasCorrection, "bias_correction")
 
@@ -110,8 +127,10 @@ class Int8QATConfig(_Recipe):
     method: ClassVar[str] = "qat"
     precision: Literal["int8"] = "int8"
     calibration_size: int = 512
+    calibration_batch: int = DEFAULT_CALIBRATION_BATCH
     symmetric: bool = True
     keep_output_float: bool = True
+    float_tail: int = DEFAULT_FLOAT_TAIL
     energy: tuple[float, float] = (100.0, 500.0)
     seed: int = 12345
     steps: int = 300
@@ -124,7 +143,9 @@ class Int8QATConfig(_Recipe):
     qat_seed: int = 2024
 
     def __post_init__(self) -> None:
-        require_positive(calibration_size=self.calibration_size, steps=self.steps, batch_size=self.batch_size)
+        require_positive(calibration_size=self.calibration_size, calibration_batch=self.calibration_batch,
+                         steps=self.steps, batch_size=self.batch_size)
+        _check_float_tail(self.float_tail)
         _check_positive(self.lr, "lr")
         _check_literal(self.loss, QATLoss, "loss")
         if self.time_budget_s is not None:
@@ -153,18 +174,23 @@ class ToolDefaultsConfig(_Recipe):
 @dataclass(frozen=True)
 class _JudgedRecipe(_Recipe):
     """What every recipe judged by the physics (`precision.judge`) shares: ``validation_size`` paired
-    showers against float32, errors rescaled to ``reference_size``, the k-sigma rule, the calibration."""
+    showers against float32, errors rescaled to ``reference_size``, the rule |diff| <= max(tol, k sigma)
+    with ``tolerances`` (default: `validate`'s, the paired physics check; physics.tolerances.ZERO keeps only
+    what float32 itself cannot be told from), the calibration."""
 
     validation_size: int = 2000
     reference_size: int = 10000
     k: float = 4.0
+    tolerances: dict[str, float] = field(default_factory=lambda: dict(VALIDATE_TOLERANCES))
     calibration_size: int = 512
+    calibration_batch: int = DEFAULT_CALIBRATION_BATCH
     seed: int = 7
     threads: int = 2
 
     def __post_init__(self) -> None:
         require_positive(validation_size=self.validation_size, reference_size=self.reference_size,
-                         calibration_size=self.calibration_size, threads=self.threads)
+                         calibration_size=self.calibration_size, calibration_batch=self.calibration_batch,
+                         threads=self.threads)
         _check_positive(self.k, "k")
 
 
@@ -181,7 +207,6 @@ class AutoConfig(_JudgedRecipe):
     time_budget_s: float = 1800.0
     fallback: Fallback = "bf16"  # precision of the layers kept out of int8 (OpenVINO inference precision)
     batch_size: int = 128
-    tolerances: dict[str, float] = field(default_factory=lambda: dict(ZERO_TOLERANCES))
     max_trials: int | None = None
     qat_steps: int = 300
 

@@ -3,7 +3,9 @@
 Objective: the physics quantities of `validate` (sampling fraction, shapes and Table 3 numbers, moments,
 containment, longitudinal profile, occupancy, cell spectrum), candidate against PyTorch float32 on the
 same latent vectors, judged by the CONVENTIONS rule with the bootstrap errors rescaled to a reference
-size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first, from PTQ
+size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first, then our
+int8 recipe's layout (the output layer and the paths' last convolutions in the fallback precision,
+`precision.float_layers`); when that passes, only those layers are tried back in int8. Else from PTQ
 and, when it fails and the generator is a PyTorch one, from QAT (`precision.qat`): the better of the two
 gives every later candidate its int8 layers (a QAT candidate keeps layers out of int8 by bypassing the
 FakeQuantize in front of them, `release_layers`). Otherwise
@@ -25,9 +27,10 @@ from typing import Any
 
 from caloquant._logs import hide_tool_progress
 from caloquant.errors import InputValueError
+from caloquant.precision.float_layers import float_modules
 from caloquant.precision.judge import PhysicsJudge
 from caloquant.precision.qat import qat_openvino, release_layers
-from caloquant.precision.recipes import AutoConfig, Int8QATConfig
+from caloquant.precision.recipes import DEFAULT_FLOAT_TAIL, AutoConfig, Int8QATConfig
 from caloquant.precision.search import SearchBudget, TrialLog, choose
 
 __all__ = ["TuneResult", "quantize_auto", "tune"]
@@ -62,7 +65,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     from caloquant.engines.base import quick_throughput
     from caloquant.engines.export import save_ir
     from caloquant.engines.openvino_engine import OpenVINOEngine
-    from caloquant.precision.calibration import calibration_latents
+    from caloquant.precision.calibration import calibration_items, calibration_latents
     from caloquant.precision.layer_map import openvino_layer_nodes, openvino_layer_precisions
     from caloquant.precision.source import as_float_model
 
@@ -81,7 +84,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     fp32_model = ov.convert_model(str(src.write_onnx(tmp / "fp32.onnx")))
     calibration_seed = cfg.seed + 1  # PTQ and QAT candidates calibrate on the same latents
     z_cal = calibration_latents(cfg.calibration_size, (100.0, 500.0), calibration_seed, src.latent, src.energy_input)
-    calib = nncf.Dataset([z_cal[i : i + 1] for i in range(len(z_cal))])
+    items = calibration_items(z_cal, cfg.calibration_batch)
     hint = "bf16" if cfg.fallback == "bf16" else "fp32"
     models: dict[tuple[str, tuple[str, ...]], Any] = {}
     trial_log = TrialLog(out / "trials.jsonl")
@@ -100,7 +103,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         # exact node names: a transposed convolution's node is not named after its module (layer_map)
         ignored = nncf.IgnoredScope(names=[nodes[m] for m in kept], validate=False) if kept else None
         with hide_tool_progress():
-            return nncf.quantize(fp32_model.clone(), calib, subset_size=len(z_cal),
+            return nncf.quantize(fp32_model.clone(), nncf.Dataset(items), subset_size=len(items),
                                  preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=ignored)
 
     def evaluate(kept: tuple[str, ...], *, speed: bool, base: str = "ptq") -> Trial:
@@ -126,9 +129,23 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     full = evaluate((), speed=True)
     layers = sorted(openvino_layer_precisions(models[("ptq", ())]))
     base = "ptq"
+    # our int8 recipe's layout next (output layer and the paths' last convolutions in the fallback): when
+    # it passes, the search only tries to give those layers back to int8
+    layout = tuple(m for m in float_modules(True, DEFAULT_FLOAT_TAIL) if m in layers)
+    if not full.passed and layout and not out_of_time():
+        recipe_layout = evaluate(layout, speed=True)
+        if recipe_layout.passed:
+            full = recipe_layout
+            for layer in layout:
+                if out_of_time():
+                    break
+                trial_kept = tuple(x for x in full.kept if x != layer)
+                if trial_kept and (trial := evaluate(trial_kept, speed=True)).passed:
+                    full = trial
     if not full.passed and cfg.qat_steps and src.module is not None and not out_of_time():
         # the int8 of every candidate from QAT where fine-tuning brings the whole model closer
-        recipe = Int8QATConfig(calibration_size=cfg.calibration_size, seed=calibration_seed, steps=cfg.qat_steps,
+        recipe = Int8QATConfig(calibration_size=cfg.calibration_size, calibration_batch=cfg.calibration_batch,
+                               seed=calibration_seed, steps=cfg.qat_steps,
                                time_budget_s=max(cfg.time_budget_s - budget.elapsed, 1.0) / 2)
         say(f"int8 by QAT ({cfg.qat_steps} steps, at most {recipe.time_budget_s:.0f} s)")
         with hide_tool_progress():

@@ -65,7 +65,10 @@ def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
     same = rows[("torch", "fp32")]["physics"]["judge"]  # the reference against itself, by the tuner's rule
     assert same["passed"] and same["score"] == 0 and same["n_quantities"] > 0
     assert "sigma at 10000 showers" in rows[("openvino", "int8")]["physics"]["judge"]["rule"]
-    assert render_markdown(r).count("\n") == 5
+    paired = rows[("torch", "fp32")]["physics"]["paired_at_reference_size"]  # validate's tolerances, at 10k
+    assert paired["passed"] and paired["n_quantities"] == same["n_quantities"]
+    table = render_markdown(r)
+    assert table.count("\n") == 5 and "paired check at 10k" in table
 
 
 def test_bench_inference_grid_and_matmul_on_the_tiny_model(tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from caloquant.engines.base import Engine
 from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_latents
+from caloquant.precision.float_layers import onnx_patterns
 from caloquant.precision.recipes import Int8StaticConfig, ToolDefaultsConfig
 from caloquant.precision.registry import EngineEntry, register_engine
 
@@ -56,7 +58,8 @@ def _int8(src: Any, recipe: Int8StaticConfig | ToolDefaultsConfig, out: Path) ->
         else:  # our recipe: the exact BatchNorm folds, QDQ, per-channel weights
             fp32, folds = src.write_folded_onnx(Path(tmp) / "fp32.onnx")
             names = [n.name for n in onnx.load(str(fp32)).graph.node]
-            exclude = [n for n in names if n.startswith("/final/")] if recipe.keep_output_float else []
+            patterns = onnx_patterns(recipe.keep_output_float, recipe.float_tail)
+            exclude = [n for n in names if any(re.fullmatch(p, n) for p in patterns)]
             method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                       "percentile": CalibrationMethod.Percentile}[recipe.calibration_method]
             quantize_static(str(fp32), str(target), Reader(), quant_format=QuantFormat.QDQ,

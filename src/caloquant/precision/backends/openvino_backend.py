@@ -9,7 +9,8 @@ from typing import Any
 from caloquant._logs import hide_tool_progress
 from caloquant.engines.base import Engine
 from caloquant.errors import InputValueError
-from caloquant.precision.calibration import calibration_latents
+from caloquant.precision.calibration import calibration_items, calibration_latents
+from caloquant.precision.float_layers import onnx_patterns
 from caloquant.precision.recipes import Int8StaticConfig, ToolDefaultsConfig
 from caloquant.precision.registry import EngineEntry, register_engine
 
@@ -43,24 +44,26 @@ def _nncf_int8(model: Any, src: Any, recipe: Int8StaticConfig | ToolDefaultsConf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
     z = calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed, src.latent, src.energy_input)
-    dataset = nncf.Dataset([z[i : i + 1] for i in range(len(z))])
-    if isinstance(recipe, ToolDefaultsConfig):
-        return (nncf.quantize(model, dataset, subset_size=len(z)),
+    if isinstance(recipe, ToolDefaultsConfig):  # one latent per item, as NNCF's examples feed it
+        return (nncf.quantize(model, nncf.Dataset(calibration_items(z, 1)), subset_size=len(z)),
                 {"tool": f"nncf.quantize {nncf.__version__} (defaults)"})
+    items = calibration_items(z, recipe.calibration_batch)
     options: dict[str, Any] = {"disable_bias_correction": recipe.bias_correction == "off"}
     if recipe.calibration_method == "percentile":
         from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
         options["activations_range_estimator_params"] = RangeEstimatorParametersSet.MEAN_QUANTILE
     advanced = AdvancedQuantizationParameters(**options)
-    ignored = nncf.IgnoredScope(patterns=[r"/final/.*"], validate=False) if recipe.keep_output_float else None
+    patterns = onnx_patterns(recipe.keep_output_float, recipe.float_tail)
+    ignored = nncf.IgnoredScope(patterns=patterns, validate=False) if patterns else None
     quantized = nncf.quantize(
-        model, dataset, subset_size=len(z),
+        model, nncf.Dataset(items), subset_size=len(items),
         preset=nncf.QuantizationPreset.PERFORMANCE if recipe.symmetric else nncf.QuantizationPreset.MIXED,
         ignored_scope=ignored, advanced_parameters=advanced, fast_bias_correction=recipe.bias_correction != "full")
     return quantized, {"tool": f"nncf.quantize {nncf.__version__}", "bias_correction": recipe.bias_correction,
+                       "items": f"{len(items)} of {recipe.calibration_batch} latents",
                        "preset": "PERFORMANCE (symmetric)" if recipe.symmetric else "MIXED",
-                       "ignored": [r"/final/.*"] if recipe.keep_output_float else []}
+                       "ignored": patterns}
 
 
 def _load(path: Path, meta: dict[str, Any], threads: int, streams: int) -> Engine:

@@ -54,6 +54,6 @@ def time_repeated(run: Callable[[], object], items: int, *, warmup: int = 1, rep
     return Timing(items, tuple(times))
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def peak_rss_mb(*, children: bool = False) -> float:
+    """Peak resident memory of this process so far, in MB (``children``: of its largest ended child)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss / 1024.0

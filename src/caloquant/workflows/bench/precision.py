@@ -2,7 +2,9 @@
 
 Speed from isolated processes (throughput, ms per batch median and p99, model size, peak memory), ratios
 against OpenVINO fp32 and PyTorch fp32 eager measured in the same run, and a physics verdict for each
-candidate from paired showers (same latents) against PyTorch fp32 with `validate --paired`.
+candidate from paired showers (same latents) against PyTorch fp32: `validate --paired` at the showers' own
+resolution, the same check (validate's tolerances) with the errors of 10 000 showers, and the tuner's rule
+(zero tolerances: only what float32 itself cannot be told from at that resolution).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from caloquant.metadata import machine_info, metadata
 
-__all__ = ["DEFAULT_CONFIGS", "bench_precision", "render_markdown"]
+__all__ = ["DEFAULT_CONFIGS", "PEER_CONFIGS", "bench_precision", "default_configs", "render_markdown"]
 
 # (engine, precision, tool): "caloquant" = our recipe; "defaults" = the engine's quantizer with its own
 # defaults, the peer a user would try first (ONNX Runtime quantize_static QDQ, NNCF quantize).
@@ -24,11 +26,37 @@ DEFAULT_CONFIGS: tuple[tuple[str, str, str], ...] = (
     ("openvino", "bf16", "caloquant"), ("openvino", "fp16", "caloquant"), ("openvino", "int8", "defaults"),
     ("openvino", "int8", "caloquant"), ("openvino", "int8", "accuracy-control"),
 )
-_TOOL_NAMES = {("onnxruntime", "defaults"): "ORT quantize_static (defaults)",
+# paper A's peers (`make peers`): TFLite as the paper made it, float32, float16 weights, full integer
+PEER_CONFIGS: tuple[tuple[str, str, str], ...] = (
+    ("tflite", "fp32", "caloquant"), ("tflite", "fp16", "caloquant"), ("tflite", "int8", "defaults"),
+    ("inc-tf", "int8", "defaults"),
+)
+_TOOL_NAMES = {("tflite", "caloquant"): "TFLite converter (LiteRT, XNNPACK)",
+               ("tflite", "defaults"): "TFLite converter, full integer (LiteRT, XNNPACK)",
+               ("inc-tf", "defaults"): "INC 3.10 quantize_model on TensorFlow (defaults)",
+               ("onnxruntime", "defaults"): "ORT quantize_static (defaults)",
                ("openvino", "defaults"): "NNCF quantize (defaults)",
                ("onnxruntime", "caloquant"): "caloquant (ORT QDQ, per-channel, float output layer)",
                ("openvino", "caloquant"): "caloquant (NNCF symmetric, float output layer)",
                ("openvino", "accuracy-control"): "NNCF quantize_with_accuracy_control (physics metric)"}
+
+
+def default_configs() -> tuple[tuple[str, str, str], ...]:
+    """Every default config, with the TFLite peers where their environment is installed."""
+    from caloquant.engines.peer_process import peers_python
+    from caloquant.errors import PeerMissingError
+
+    try:
+        peers_python()
+    except PeerMissingError:
+        return DEFAULT_CONFIGS
+    return DEFAULT_CONFIGS + PEER_CONFIGS
+
+
+def _tool_name(engine: str, precision: str, tool: str) -> str:
+    if engine == "tflite" and precision == "fp16":
+        return "TFLite converter, float16 weights (LiteRT, XNNPACK)"
+    return _TOOL_NAMES.get((engine, tool), tool) if precision == "int8" or engine == "tflite" else tool
 
 
 def _features(path: Path) -> Any:
@@ -40,9 +68,12 @@ def _features(path: Path) -> Any:
 
 def _physics(model_dir: Path, reference: Path, reference_features: Any, tmp: Path, count: int, seed: int,
              reference_size: int) -> dict[str, Any]:
-    """`validate --paired` at the showers' own resolution, and the tuner's rule (`precision.judge`) with the
-    errors of ``reference_size`` showers, against PyTorch fp32 on the same latents (``reference_features``:
-    the reference file's, extracted once for every row)."""
+    """`validate --paired` at the showers' own resolution, validate's tolerances with the errors of
+    ``reference_size`` showers, and the tuner's rule (`precision.judge`, zero tolerances) at that resolution,
+    against PyTorch fp32 on the same latents (``reference_features``: the reference file's, extracted once
+    for every row)."""
+    from caloquant.physics.compare import validation_quantity_list
+    from caloquant.physics.tolerances import VALIDATE
     from caloquant.precision.judge import paired_verdict
     from caloquant.workflows.generation import generate_to_file
     from caloquant.workflows.validation import run_validation
@@ -52,8 +83,11 @@ def _physics(model_dir: Path, reference: Path, reference_features: Any, tmp: Pat
     metrics, _ = run_validation(samples, reference, tmp / f"val-{model_dir.name}", paired=True,
                                 voxel_classifier=False, plots=False, seed=seed, n_boot=50)
     p = metrics["paired"]
-    return {"judge": paired_verdict(_features(samples), reference_features, seed=seed,
-                                    reference_size=reference_size),
+    features = _features(samples)
+    return {"judge": paired_verdict(features, reference_features, seed=seed, reference_size=reference_size),
+            "paired_at_reference_size": paired_verdict(features, reference_features,
+                                                       validation_quantity_list(dict(VALIDATE)), seed=seed,
+                                                       reference_size=reference_size),
             "compatible": metrics["compatible"], "n_incompatible": metrics["n_incompatible"],
             "pixelwise_abs_sum_gev": p["pixelwise_abs_sum_gev"]["value"],
             "pixelwise_relative": p["pixelwise_relative"]["value"],
@@ -85,6 +119,10 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
     from caloquant.workflows.generation import generate_to_file
 
     say = on_stage or (lambda _s: None)
+    if any(engine in ("tflite", "inc-tf") for engine, _, _ in configs):
+        from caloquant.engines.peer_process import peers_python
+
+        peers_python()  # a missing peer is refused before anything runs
     path = resolve_generator_path(model)
     gen = load_generator(path)
     rows = []
@@ -105,8 +143,7 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
             reference_features = _features(reference)
         for (engine, precision, tool), d in dirs.items():
             say(f"timing {engine} {precision} ({tool})")
-            name = _TOOL_NAMES.get((engine, tool), tool) if precision == "int8" else tool
-            row = {"tool": name,
+            row = {"tool": _tool_name(engine, precision, tool),
                    **measure_model_isolated(d, batch_size=batch_size, threads=threads, repeats=repeats, seed=seed)}
             if physics_count:
                 say(f"physics {engine} {precision}")
@@ -126,20 +163,28 @@ def bench_precision(model: str | None = None, *, configs: Sequence[tuple[str, st
                                       "results": rows})
 
 
+def _verdict_cell(verdict: dict[str, Any] | None) -> str:
+    if not verdict:
+        return ""
+    return (f"{'pass' if verdict['passed'] else 'fail'} ({verdict['score']:.2f}; {verdict['n_off']} of "
+            f"{verdict['n_quantities']} off)")
+
+
 def render_markdown(result: dict[str, Any]) -> str:
+    n = result.get("conditions", {}).get("judged_at_showers", 10000)
+    at = f"{n // 1000}k" if n % 1000 == 0 else str(n)
     head = ("| engine | precision | tool | showers/s | ms/batch (median, p99) | vs OpenVINO fp32 | vs torch fp32 | "
-            "model MB | peak MB | physics vs fp32 | judge at 10k (score) | pixel-wise rel. |")
+            f"model MB | peak MB | physics vs fp32 | paired check at {at} (score) | judge at {at}, zero tolerance | "
+            "pixel-wise rel. |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in result["results"]:
         ph = r.get("physics", {})
         verdict = "" if not ph else ("pass" if ph["compatible"] else f"fail ({ph['n_incompatible']})")
         rel = "" if not ph else f"{100 * ph['pixelwise_relative']:.3g} %"
-        judged = ph.get("judge")
-        judge = "" if not judged else (f"{'pass' if judged['passed'] else 'fail'} ({judged['score']:.2f}; "
-                                       f"{judged['n_off']} of {judged['n_quantities']} off)")
         lines.append(f"| {r['engine']} | {r['precision']} | {r['tool']} | {r['showers_per_s']:.0f} | "
                      f"{r['ms_per_batch_median']:.1f}, {r['ms_per_batch_p99']:.1f} | "
                      f"{r.get('speedup_vs_openvino_fp32', float('nan')):.2f}x | "
                      f"{r.get('speedup_vs_torch_fp32', float('nan')):.2f}x | {r['model_bytes'] / 1e6:.2f} | "
-                     f"{r['peak_rss_mb']:.0f} | {verdict} | {judge} | {rel} |")
+                     f"{r['peak_rss_mb']:.0f} | {verdict} | {_verdict_cell(ph.get('paired_at_reference_size'))} | "
+                     f"{_verdict_cell(ph.get('judge'))} | {rel} |")
     return "\n".join(lines) + "\n"
