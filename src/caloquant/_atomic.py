@@ -66,7 +66,8 @@ def _bytes(n: float) -> str:
 def refuse_output_over_input(outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
     """Refuse, before any work, an output that is one of the inputs or lies inside an input folder (links
     resolved): `generate --model DIR -o DIR/model.bin` replaced the model it was reading. Values are paths,
-    lists of paths or None; inputs that do not exist are skipped."""
+    lists of paths or None; inputs that do not exist are skipped, and so are strings that cannot name a file
+    (`bench precision --configs` with many configs is longer than a file name may be)."""
     def paths(value: Any) -> list[Path]:
         items = value if isinstance(value, list | tuple) else [value]
         # an empty string is an unset option (`bench precision --configs ""`), not the current folder
@@ -77,7 +78,10 @@ def refuse_output_over_input(outputs: dict[str, Any], inputs: dict[str, Any]) ->
             target = out.resolve()
             for in_name, in_value in inputs.items():
                 for source in paths(in_value):
-                    if not source.exists():
+                    try:
+                        if not source.exists():
+                            continue
+                    except OSError:  # too long to be a file name: not an input file
                         continue
                     src = source.resolve()
                     if target == src or (src.is_dir() and target.is_relative_to(src)):

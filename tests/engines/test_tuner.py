@@ -105,3 +105,17 @@ def test_transposed_convolutions_are_named_after_their_modules(tmp_path: Path, t
                       preset=nncf.QuantizationPreset.PERFORMANCE, ignored_scope=nncf.IgnoredScope(names=[keep]))
     precisions = openvino_layer_precisions(q)
     assert precisions["paths.1.up2"] == "fp32" and precisions["paths.0.up2"] == "int8"
+
+
+def test_a_tie_in_speed_goes_to_the_larger_physics_margin() -> None:
+    from caloquant.precision.tuner import SPEED_NOISE, Trial, pick
+
+    def trial(kept: int, score: float, speed: float | None) -> Trial:
+        return Trial(tuple(str(i) for i in range(kept)), "ptq", score < 1, score, "", speed, 1.0)
+
+    close, margin, slow, failing = trial(3, 0.94, 339.0), trial(7, 0.24, 329.0), trial(29, 0.1, 200.0), \
+        trial(0, 50.0, None)
+    assert margin.showers_per_s >= (1 - SPEED_NOISE) * close.showers_per_s  # type: ignore[operator]
+    assert pick([failing, close, margin, slow]) == (margin, True)
+    assert pick([failing, trial(2, 0.5, 300.0), slow]) == (trial(2, 0.5, 300.0), True)  # 12 % faster wins
+    assert pick([failing, trial(1, 3.0, None)]) == (trial(1, 3.0, None), False)  # none passes: the closest

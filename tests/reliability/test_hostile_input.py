@@ -55,6 +55,8 @@ def test_an_unset_string_option_is_not_the_current_folder(tmp_path: Path, monkey
 
     monkeypatch.chdir(tmp_path)
     refuse_output_over_input({"out": Path("r.json")}, {"configs": "", "model": None})
+    # fourteen configs are longer than a file name may be (stat raised ENAMETOOLONG, a traceback)
+    refuse_output_over_input({"out": Path("r.json")}, {"configs": ",".join(["openvino:int8:caloquant"] * 14)})
     with pytest.raises(OutputError, match="would overwrite the input data"):
         refuse_output_over_input({"out": Path("r.json")}, {"data": "."})
 
