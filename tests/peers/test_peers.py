@@ -48,8 +48,9 @@ def generator() -> Generator:
     return gen
 
 
-def test_the_keras_port_equals_pytorch(tmp_path: Path, generator: Generator) -> None:
+def test_the_keras_port_equals_pytorch(tmp_path: Path, generator: Generator, monkeypatch) -> None:
     _peers_or_skip()
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # as the HGQ2 peer leaves it: the peers' Keras stays on TF
     save_generator(tmp_path / "g.safetensors", generator)
     z = np.random.default_rng(0).normal(size=(16, 200)).astype(np.float32) * 3
     np.save(tmp_path / "z.npy", z)
@@ -111,3 +112,11 @@ def test_a_missing_peer_exits_2_with_the_install_command(tmp_path: Path) -> None
     assert "make peers" in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
     assert "make peers" in INSTALL_HINT
+
+
+def test_a_peer_engine_without_its_environment_is_refused_cleanly(tmp_path: Path, monkeypatch) -> None:
+    from caloquant.engines.peer_engine import PeerEngine
+
+    monkeypatch.setenv("CALOQUANT_PEERS_PYTHON", str(tmp_path / "absent" / "python"))
+    with pytest.raises(PeerMissingError, match="make peers"):
+        PeerEngine(tmp_path / "model.tflite", "tflite", "fp32")  # nothing half-made is left to clean up

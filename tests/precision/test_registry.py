@@ -41,5 +41,6 @@ def test_the_documented_engine_quantizes_loads_and_generates(doc_engine, tmp_pat
 def test_an_unregistered_engine_is_refused_with_the_known_ones(tmp_path: Path, tiny: Generator) -> None:
     from caloquant.errors import InputValueError
 
-    with pytest.raises(InputValueError, match="engine 'torchscript': expected one of onnxruntime, openvino, torch"):
+    known = "inc-tf, onnxruntime, openvino, tflite, torch"
+    with pytest.raises(InputValueError, match=f"engine 'torchscript': expected one of {known}"):
         quantize(tiny, FP32Config(), engine="torchscript", out=tmp_path / "ts")

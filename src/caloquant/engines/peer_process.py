@@ -56,6 +56,8 @@ def _import_root() -> str:
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # the peers' Keras runs on TensorFlow; the HGQ2 peer (edge.hgq_peer) sets KERAS_BACKEND=torch in ours
+    env["KERAS_BACKEND"] = "tensorflow"
     env["PYTHONPATH"] = _import_root()
     return env
 
@@ -77,9 +79,10 @@ class PeerWorker:
     def __init__(self, *args: str) -> None:
         from caloquant.peers.worker import read_array
 
+        python = peers_python()  # a missing peer is refused before anything is opened
         # a file, not a pipe, so TensorFlow's notes never block the worker; closed by close()
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115
-        self.proc = subprocess.Popen([str(peers_python()), "-m", "caloquant.peers.worker", "serve", *args],
+        self.proc = subprocess.Popen([str(python), "-m", "caloquant.peers.worker", "serve", *args],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
                                      env=_env())
         if read_array(self.proc.stdout) is None:  # type: ignore[arg-type]
@@ -115,4 +118,5 @@ class PeerWorker:
                 stream.close()
 
     def __del__(self) -> None:
-        self.close()
+        if hasattr(self, "proc"):  # not when the worker never started
+            self.close()
