@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,7 @@ from typer.testing import CliRunner
 
 from caloquant.cli.main import app
 from caloquant.engines.base import generate_batches
-from caloquant.engines.peer_process import peers_python
-from caloquant.errors import InputValueError, PeerMissingError
+from caloquant.errors import InputValueError
 from caloquant.models import Generator
 from caloquant.models.io import save_generator
 from caloquant.precision import ToolDefaultsConfig, check_supported, engine_names, load_engine, quantize, recipe_for
@@ -35,15 +33,11 @@ def reference(tiny: Generator) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("engine", "precision"), PAIRS)
-def test_engine_contract(tmp_path: Path, tiny: Generator, reference: np.ndarray, engine: str, precision: str) -> None:
+def test_engine_contract(tmp_path: Path, tiny: Generator, reference: np.ndarray, engine: str, precision: str,
+                         request: pytest.FixtureRequest) -> None:
     peer = engine in ("tflite", "inc-tf")  # paper A's peers: int8 is their tool's own (tests/peers has more)
     if peer:
-        try:
-            peers_python()
-        except PeerMissingError as exc:
-            if os.environ.get("CALOQUANT_REQUIRE_PEERS"):
-                raise
-            pytest.skip(str(exc))
+        request.getfixturevalue("peers_installed")
     options = {"calibration_size": 32} if precision == "int8" else {}
     recipe = ToolDefaultsConfig(**options) if peer and precision == "int8" else recipe_for(precision, **options)
     out = quantize(tiny, recipe, engine=engine, out=tmp_path / "m")

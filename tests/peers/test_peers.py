@@ -1,6 +1,6 @@
 """The paper's peers on the tiny generator: the Keras port equals PyTorch, each TFLite precision runs
 through the engine contract and pairs by index with PyTorch, a missing peer is refused with the install
-command. Skipped where the peers' environment is absent, except under CI (CALOQUANT_REQUIRE_PEERS=1)."""
+command. Skipped where the peers' environment is absent, except under CI (the fixture peers_installed)."""
 
 from __future__ import annotations
 
@@ -15,21 +15,12 @@ import pytest
 import torch
 
 from caloquant.engines.base import generate_batches
-from caloquant.engines.peer_process import INSTALL_HINT, peers_python, run_peer_command
+from caloquant.engines.peer_process import INSTALL_HINT, run_peer_command
 from caloquant.engines.torch_engine import TorchEngine
 from caloquant.errors import PeerMissingError
 from caloquant.models import GANConfig, Generator
 from caloquant.models.io import save_generator
 from caloquant.precision import FP16Config, FP32Config, Int8StaticConfig, ToolDefaultsConfig, load_engine, quantize
-
-
-def _peers_or_skip() -> None:
-    try:
-        peers_python()
-    except PeerMissingError as exc:
-        if os.environ.get("CALOQUANT_REQUIRE_PEERS"):
-            raise
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +39,8 @@ def generator() -> Generator:
     return gen
 
 
+@pytest.mark.usefixtures("peers_installed")
 def test_the_keras_port_equals_pytorch(tmp_path: Path, generator: Generator, monkeypatch) -> None:
-    _peers_or_skip()
     monkeypatch.setenv("KERAS_BACKEND", "torch")  # as the HGQ2 peer leaves it: the peers' Keras stays on TF
     save_generator(tmp_path / "g.safetensors", generator)
     z = np.random.default_rng(0).normal(size=(16, 200)).astype(np.float32) * 3
@@ -62,13 +53,13 @@ def test_the_keras_port_equals_pytorch(tmp_path: Path, generator: Generator, mon
     assert np.abs(keras_out - reference).max() <= 1e-5 * np.abs(reference).max()
 
 
+@pytest.mark.usefixtures("peers_installed")
 @pytest.mark.parametrize(("engine", "precision", "recipe"), [
     ("tflite", "fp32", FP32Config()), ("tflite", "fp16", FP16Config()),
     ("tflite", "int8", ToolDefaultsConfig(calibration_size=32)),
     ("inc-tf", "int8", ToolDefaultsConfig(calibration_size=32))])
 def test_each_peer_precision_runs_the_contract_and_pairs_by_index(tmp_path: Path, engine: str, precision: str,
                                                                   recipe: object) -> None:
-    _peers_or_skip()
     torch.manual_seed(0)
     generator = Generator(GANConfig.tiny()).eval()  # default BatchNorm: the showers follow Ep
     quantize(generator, recipe, engine=engine, out=tmp_path / precision)
@@ -97,8 +88,8 @@ def test_each_peer_precision_runs_the_contract_and_pairs_by_index(tmp_path: Path
         assert ops["Conv2DBackpropInput"] == {"float32": 6}
 
 
+@pytest.mark.usefixtures("peers_installed")
 def test_our_int8_options_are_refused_by_tflite(tmp_path: Path, generator: Generator) -> None:
-    _peers_or_skip()
     with pytest.raises(Exception, match="full integer quantization"):
         quantize(generator, Int8StaticConfig(calibration_size=16), engine="tflite", out=tmp_path / "x")
 

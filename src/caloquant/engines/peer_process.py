@@ -23,8 +23,8 @@ from caloquant.errors import CaloquantError, PeerMissingError
 
 __all__ = ["INSTALL_HINT", "PeerWorker", "peers_python", "run_peer_command"]
 
-INSTALL_HINT = ("make peers  (builds .venv-peers: tensorflow-cpu 2.21, ai-edge-litert, neural-compressor-tf; "
-                "or set CALOQUANT_PEERS_PYTHON to a Python that has them and caloquant)")
+INSTALL_HINT = ("make peers  (builds .venv-peers from requirements/peers.txt: tensorflow 2.21, ai-edge-litert, "
+                "neural-compressor-tf; or set CALOQUANT_PEERS_PYTHON to a Python that has them)")
 _ENV = "CALOQUANT_PEERS_PYTHON"
 
 
