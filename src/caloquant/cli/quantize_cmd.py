@@ -22,8 +22,9 @@ def quantize_cmd(
     = None,
     spec: Annotated[Path | None, typer.Option(help="Spec file (TOML/JSON) of a user ONNX --model.")] = None,
     calibration_size: Annotated[int, typer.Option(help="int8: calibration latent vectors.")] = 512,
-    calibration_batch: Annotated[int, typer.Option(help="int8/auto, OpenVINO: latents per calibration item (each "
-                                                   "activation range: the mean of the items' min and max).")] = 8,
+    calibration_batch: Annotated[int, typer.Option(help="int8/auto, NNCF (OpenVINO, QAT): latents per calibration "
+                                                   "item (each activation range: the mean of the items' min and "
+                                                   "max).")] = 8,
     calibration_method: Annotated[str, typer.Option(help="int8: minmax, percentile or entropy.")] = "minmax",
     symmetric: Annotated[bool, typer.Option(help="int8: symmetric activations (OpenVINO deconv needs it).")] = True,
     keep_output_float: Annotated[bool, typer.Option(help="int8: keep the last convolution in float.")] = True,
