@@ -9,6 +9,7 @@ The tuner scores whole candidates with it, NNCF's accuracy control scores the su
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from caloquant.physics.features import EventFeatures
 from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
 
-__all__ = ["ZERO_TOLERANCES", "PhysicsJudge", "paired_verdict"]
+__all__ = ["ZERO_TOLERANCES", "PhysicsJudge", "paired_verdict", "paired_verdicts"]
 
 
 class PhysicsJudge:
@@ -82,6 +83,23 @@ def paired_verdict(features: EventFeatures, reference: EventFeatures, quantities
     rows = compare_features(features, reference, quantities or validation_quantity_list(dict(ZERO_TOLERANCES)),
                             k=k, n_boot=n_boot, seed=seed,
                             sigma_scale=float(np.sqrt(len(features.ep) / reference_size)), min_events=min_events)
+    return _verdict(rows, k, reference_size)
+
+
+def paired_verdicts(features: EventFeatures, reference: EventFeatures, *, k: float = 4.0, n_boot: int = 50,
+                    seed: int = 7, reference_size: int = 10000) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the paired physics check: `validate`'s tolerances, the tuner's rule: zero tolerances), both from one
+    comparison: the differences and their errors do not depend on the tolerances."""
+    from caloquant.physics.compare import compare_features, validation_quantity_list
+    from caloquant.physics.tolerances import VALIDATE
+
+    rows = compare_features(features, reference, validation_quantity_list(dict(VALIDATE)), k=k, n_boot=n_boot,
+                            seed=seed, sigma_scale=float(np.sqrt(len(features.ep) / reference_size)))
+    return _verdict(rows, k, reference_size), _verdict([dataclasses.replace(r, tolerance=0.0) for r in rows], k,
+                                                       reference_size)
+
+
+def _verdict(rows: list[Any], k: float, reference_size: int) -> dict[str, Any]:
     ratios = [(abs(r.diff) / max(r.tolerance, r.k * r.sigma, 1e-12), f"{r.bin} {r.name}") for r in rows]
     score, worst = max(ratios)
     return {"score": float(score), "worst": worst, "n_off": int(sum(x >= 1 for x, _ in ratios)),

@@ -72,9 +72,7 @@ def _physics(model_dir: Path, reference: Path, reference_features: Any, tmp: Pat
     ``reference_size`` showers, and the tuner's rule (`precision.judge`, zero tolerances) at that resolution,
     against PyTorch fp32 on the same latents (``reference_features``: the reference file's, extracted once
     for every row)."""
-    from caloquant.physics.compare import validation_quantity_list
-    from caloquant.physics.tolerances import VALIDATE
-    from caloquant.precision.judge import paired_verdict
+    from caloquant.precision.judge import paired_verdicts
     from caloquant.workflows.generation import generate_to_file
     from caloquant.workflows.validation import run_validation
 
@@ -83,11 +81,8 @@ def _physics(model_dir: Path, reference: Path, reference_features: Any, tmp: Pat
     metrics, _ = run_validation(samples, reference, tmp / f"val-{model_dir.name}", paired=True,
                                 voxel_classifier=False, plots=False, seed=seed, n_boot=50)
     p = metrics["paired"]
-    features = _features(samples)
-    return {"judge": paired_verdict(features, reference_features, seed=seed, reference_size=reference_size),
-            "paired_at_reference_size": paired_verdict(features, reference_features,
-                                                       validation_quantity_list(dict(VALIDATE)), seed=seed,
-                                                       reference_size=reference_size),
+    paired, zero = paired_verdicts(_features(samples), reference_features, seed=seed, reference_size=reference_size)
+    return {"judge": zero, "paired_at_reference_size": paired,
             "compatible": metrics["compatible"], "n_incompatible": metrics["n_incompatible"],
             "pixelwise_abs_sum_gev": p["pixelwise_abs_sum_gev"]["value"],
             "pixelwise_relative": p["pixelwise_relative"]["value"],
