@@ -59,6 +59,8 @@ def test_int8_candidates_come_from_the_closer_of_ptq_and_qat(tmp_path: Path, tin
     closer = "qat" if trials[2]["score"] < trials[0]["score"] else "ptq"
     no_int8 = [t for t in trials if len(t["kept"]) == 29]
     assert all(t["base"] == closer for t in trials[3:] if t not in no_int8)
+    if closer == "qat" and len(trials) > 3:  # QAT's int8 in the recipe's layout before any sensitivity
+        assert trials[3]["kept"] == trials[1]["kept"]
     meta = json.loads((tmp_path / "caloquant.json").read_text())
     assert meta["qat"]["qat"]["steps"] == 30 and meta["auto"]["int8_from"] in ("ptq", "qat")
 
@@ -119,3 +121,23 @@ def test_a_tie_in_speed_goes_to_the_larger_physics_margin() -> None:
     assert pick([failing, close, margin, slow]) == (margin, True)
     assert pick([failing, trial(2, 0.5, 300.0), slow]) == (trial(2, 0.5, 300.0), True)  # 12 % faster wins
     assert pick([failing, trial(1, 3.0, None)]) == (trial(1, 3.0, None), False)  # none passes: the closest
+
+
+def test_the_judge_meets_the_classifier_as_validate_does(tiny: Generator) -> None:
+    """A whole candidate is also judged by validate --paired's HLF classifier: float32 against itself passes
+    it (AUC 0.5), showers made 3 % wider in x fail it though each per-bin quantity allows that much."""
+    import dataclasses
+
+    from caloquant.engines.torch_engine import TorchEngine
+    from caloquant.physics.tolerances import VALIDATE
+    from caloquant.precision.judge import PhysicsJudge, with_classifier
+
+    judge = PhysicsJudge(TorchEngine(tiny, "fp32", threads=1), validation_size=400, reference_size=400,
+                         tolerances=dict(VALIDATE))
+    same = judge.verdict(judge.reference)
+    assert same["classifier_auc"] == pytest.approx(0.5, abs=0.05) and same["passed"]
+    assert same["n_quantities"] == judge.verdict(judge.reference, np.arange(400))["n_quantities"] + 1
+    wider = dataclasses.replace(judge.reference, layer_wx=judge.reference.layer_wx * 1.03)
+    verdict = with_classifier({"score": 0.0, "worst": "", "n_off": 0, "n_quantities": 1, "passed": True}, wider,
+                              judge.reference, tolerance=0.02, k=4.0, seed=1)
+    assert verdict["classifier_auc"] > 0.6 and not verdict["passed"] and "classifier" in verdict["worst"]

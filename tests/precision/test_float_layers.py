@@ -32,3 +32,27 @@ def test_each_engine_keeps_exactly_those_layers_in_float(tmp_path: Path, tiny: G
     quantize(tiny, Int8StaticConfig(calibration_size=16, float_tail=2), engine=engine, out=tmp_path)
     layers = json.loads((tmp_path / "caloquant.json").read_text())["layer_precisions"]
     assert {name for name, p in layers.items() if p != "int8"} == set(float_modules(True, 2))
+
+
+@pytest.mark.parametrize(("fallback", "runs_at"), [(None, "bf16"), ("fp32", "fp32"), ("bf16", "bf16")])
+def test_openvino_runs_the_float_layers_at_the_recipes_fallback(tmp_path: Path, tiny: Generator,
+                                                                fallback: str | None, runs_at: str) -> None:
+    """OpenVINO's own default for the layers kept out of int8 is bf16 (where the CPU has it); fp32 on request."""
+    from caloquant.precision import load_engine
+
+    quantize(tiny, Int8StaticConfig(calibration_size=16, fallback=fallback), engine="openvino", out=tmp_path)
+    meta = json.loads((tmp_path / "caloquant.json").read_text())
+    assert meta["runtime_precision"] == runs_at
+    assert {p for p in meta["layer_precisions"].values() if p != "int8"} == {runs_at}
+    engine = load_engine(tmp_path, threads=1)
+    assert engine.precision == "int8"
+    hint = engine.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # type: ignore[attr-defined]
+    assert hint == "f32" if runs_at == "fp32" else hint in ("bf16", "f32")  # CPUs without bf16 run f32
+
+
+def test_onnxruntime_refuses_a_bf16_fallback(tmp_path: Path, tiny: Generator) -> None:
+    with pytest.raises(InputValueError, match="ONNX Runtime runs the layers kept out of int8 in fp32"):
+        quantize(tiny, Int8StaticConfig(calibration_size=16, fallback="bf16"), engine="onnxruntime", out=tmp_path)
+    assert not tmp_path.joinpath("caloquant.json").exists()
+    with pytest.raises(InputValueError, match="fallback"):
+        Int8StaticConfig(fallback="fp16")  # type: ignore[arg-type]

@@ -108,3 +108,28 @@ def test_sections_without_inputs_say_so(tmp_path: Path) -> None:
     for section in SECTIONS:
         assert f"## {section}" in text
     assert text.count("results were given.") == len(SECTIONS)
+
+
+def test_bench_precision_with_the_peers_shows_paper_as_ratios(tmp_path: Path) -> None:
+    """The peers' rows of a `bench precision` run give paper A's pixel-wise ratios beside the paper's."""
+    from caloquant.report.builder import ReportInputs
+
+    def row(engine: str, precision: str, tool: str, pixelwise: float, passed: bool) -> dict:
+        check = {"passed": passed, "score": 0.3 if passed else 9.0}
+        return {"engine": engine, "precision": precision, "tool": tool, "showers_per_s": 100.0,
+                "ms_per_batch_median": 1.0, "ms_per_batch_p99": 1.1, "model_bytes": 1e6,
+                "speedup_vs_openvino_fp32": 3.0,
+                "physics": {"compatible": passed, "n_incompatible": 0 if passed else 5,
+                            "pixelwise_relative": pixelwise / 10, "pixelwise_abs_sum_gev": pixelwise,
+                            "paired_at_reference_size": check}}
+
+    bench = {"kind": "bench precision", "results": [
+        row("tflite", "fp16", "TFLite converter, float16 weights", 0.002, True),
+        row("tflite", "int8", "TFLite converter, full integer", 1.4, False),
+        row("openvino", "int8", "caloquant (NNCF symmetric, float output layer)", 0.05, True)]}
+    write_json_atomic(tmp_path / "bench-precision.json", bench)
+    _, md = build_report(ReportInputs(benches=[tmp_path / "bench-precision.json"]), tmp_path)
+    text = md.read_text()
+    assert "| TFLite int8 / TFLite fp16 | 30.5 (TFLite int8 / TFLite fp16) | 700 |" in text
+    assert "| caloquant int8 (PTQ) / TFLite fp16 | 11.7 (iLoT int8 / TFLite fp16) | 25 | 3.00x | pass |" in text
+    assert "| TFLite int8 / caloquant int8 (PTQ) | 2.62 (TFLite int8 / iLoT int8) | 28 |" in text

@@ -129,6 +129,8 @@ def bench_precision_cmd(
     batch_size: Annotated[int, typer.Option(help="Showers per batch.")] = 128,
     threads: Annotated[int, typer.Option(help="Threads.")] = 2,
     repeats: Annotated[int, typer.Option(help="Timed batches (median reported).")] = 10,
+    rounds: Annotated[int, typer.Option(help="Timings per model, interleaved over the models (the median round "
+                                        "reported).")] = 3,
     physics_count: Annotated[int, typer.Option(help="Paired showers for the physics verdict (0: skip).")] = 2000,
     auto: Annotated[Path | None, typer.Option(help="A `quantize --precision auto` directory to time beside the "
                                               "others (default: the stored one of the shipped model).")] = None,
@@ -143,6 +145,7 @@ def bench_precision_cmd(
     require_positive(batch_size, "--batch-size")
     require_positive(threads, "--threads")
     require_positive(repeats, "--repeats")
+    require_positive(rounds, "--rounds")
     pairs = default_configs()
     if configs:
         pairs = tuple(tuple(c.split(":")) for c in configs.split(","))  # type: ignore[misc]
@@ -158,7 +161,7 @@ def bench_precision_cmd(
         extra[("openvino", "int8", "caloquant QAT (self-distillation, physics loss)")] = qat
     with console.status("bench precision") as status:
         result = bench_precision(str(model) if model else None, configs=pairs, batch_size=batch_size,
-                                 threads=threads, repeats=repeats, physics_count=physics_count,
+                                 threads=threads, repeats=repeats, rounds=rounds, physics_count=physics_count,
                                  model_dirs=extra or None,
                                  on_stage=lambda s: status.update(f"bench precision: {s}"))
     table = render_markdown(result)

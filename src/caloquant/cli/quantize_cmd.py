@@ -17,7 +17,8 @@ __all__ = ["register"]
 def quantize_cmd(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output model directory.")],
     precision: Annotated[str, typer.Option(help="fp32, bf16, fp16, int8 or auto (physics-driven tuner).")] = "int8",
-    engine: Annotated[str, typer.Option(help="openvino, onnxruntime or torch.")] = "openvino",
+    engine: Annotated[str, typer.Option(help="openvino, onnxruntime, torch, or the peers (`make peers`): tflite, "
+                                        "inc-tf.")] = "openvino",
     model: Annotated[Path | None, typer.Option(help="Weights file, run directory or user .onnx (default: shipped).")]
     = None,
     spec: Annotated[Path | None, typer.Option(help="Spec file (TOML/JSON) of a user ONNX --model.")] = None,
@@ -34,7 +35,9 @@ def quantize_cmd(
                                                  "default), full or off.")] = "fast",
     method: Annotated[str, typer.Option(help="int8: ptq (post-training), qat (PTQ, then fine-tuned against "
                                         "float32 on fresh latents; PyTorch generators only) or defaults (the "
-                                        "engine's own quantizer with its defaults; TFLite's full integer).")]
+                                        "engine's own quantizer with its defaults; TFLite's full integer) or "
+                                        "accuracy-control (the tool's accuracy-driven search with our physics as "
+                                        "its metric: NNCF on openvino, INC autotune on inc-tf).")]
     = "ptq",
     steps: Annotated[int, typer.Option(help="qat: fine-tuning steps.")] = 300,
     lr: Annotated[float, typer.Option(help="qat: Adam learning rate.")] = 1e-6,
@@ -42,18 +45,29 @@ def quantize_cmd(
                                           "mse.")] = "physics",
     time_budget: Annotated[float, typer.Option(help="auto: seconds the search may take; qat: the fine-tuning.")]
     = 1800.0,
-    validation_size: Annotated[int, typer.Option(help="auto: paired showers per trial.")] = 2000,
-    reference_size: Annotated[int, typer.Option(help="auto: judge at the statistical resolution of N showers.")]
+    validation_size: Annotated[int, typer.Option(help="auto, accuracy-control: paired showers per trial.")] = 2000,
+    reference_size: Annotated[int, typer.Option(help="auto, accuracy-control: judge at the statistical resolution "
+                                                "of N showers.")]
     = 10000,
-    fallback: Annotated[str, typer.Option(help="auto: precision of layers kept out of int8 (bf16 or fp32).")]
-    = "bf16",
-    tolerances: Annotated[str, typer.Option(help="auto: validate (the paired physics check's tolerances) or zero "
+    fallback: Annotated[str | None, typer.Option(help="auto, int8: precision of the layers kept out of int8 (bf16 or "
+                                                "fp32; default: bf16 on OpenVINO, fp32 on ONNX Runtime).")]
+    = None,
+    tolerances: Annotated[str, typer.Option(help="auto, accuracy-control: validate (the paired physics check's "
+                                            "tolerances) or zero "
                                             "(only what float32 itself cannot be told from).")] = "validate",
 ) -> None:
     """Quantize or convert the generator; `caloquant generate --model DIR` runs the result."""
     from caloquant.errors import InputValueError
     from caloquant.physics.tolerances import VALIDATE, ZERO
-    from caloquant.precision import AutoConfig, Recipe, ToolDefaultsConfig, quantize, read_model_dir, recipe_for
+    from caloquant.precision import (
+        AccuracyControlConfig,
+        AutoConfig,
+        Recipe,
+        ToolDefaultsConfig,
+        quantize,
+        read_model_dir,
+        recipe_for,
+    )
     from caloquant.precision.recipes import Int8QATConfig
 
     recipe: Recipe
@@ -61,7 +75,7 @@ def quantize_cmd(
         raise InputValueError(f"--tolerances {tolerances!r}: expected validate or zero")
     if precision == "auto":
         recipe = AutoConfig(time_budget_s=time_budget, validation_size=validation_size, reference_size=reference_size,
-                            fallback=fallback, calibration_size=calibration_size,  # type: ignore[arg-type]
+                            fallback=fallback or "bf16", calibration_size=calibration_size,  # type: ignore[arg-type]
                             calibration_batch=calibration_batch,
                             tolerances=dict(VALIDATE if tolerances == "validate" else ZERO))
     elif precision == "int8" and method == "qat":
@@ -72,16 +86,20 @@ def quantize_cmd(
                                symmetric=symmetric,
                                keep_output_float=keep_output_float, float_tail=float_tail, steps=steps, lr=lr,
                                loss=qat_loss,  # type: ignore[arg-type]
-                               time_budget_s=time_budget)
+                               time_budget_s=time_budget, fallback=fallback)  # type: ignore[arg-type]
     elif precision == "int8" and method == "defaults":
         recipe = ToolDefaultsConfig(calibration_size=calibration_size)
+    elif precision == "int8" and method == "accuracy-control":
+        recipe = AccuracyControlConfig(validation_size=validation_size, reference_size=reference_size,
+                                       calibration_size=calibration_size, calibration_batch=calibration_batch,
+                                       tolerances=dict(VALIDATE if tolerances == "validate" else ZERO))
     elif precision == "int8":
         if method != "ptq":
-            raise InputValueError(f"--method {method!r}: expected ptq, qat or defaults")
+            raise InputValueError(f"--method {method!r}: expected ptq, qat, defaults or accuracy-control")
         recipe = recipe_for(precision, calibration_size=calibration_size, calibration_batch=calibration_batch,
                             calibration_method=calibration_method,
                             symmetric=symmetric, keep_output_float=keep_output_float, float_tail=float_tail,
-                            bias_correction=bias_correction)
+                            bias_correction=bias_correction, fallback=fallback)
         if calibration_size < 100:
             console.print(f"[yellow]warning:[/] --calibration-size {calibration_size} is small; ranges may be poor")
     else:
@@ -89,7 +107,7 @@ def quantize_cmd(
     if method != "ptq" and precision != "int8":
         raise InputValueError(f"--method {method}: applies to --precision int8")
     with quiet_tool_logs():
-        if precision == "auto":
+        if precision == "auto" or isinstance(recipe, AccuracyControlConfig):
             quantize(model, recipe, engine=engine, out=out, spec=spec, log=console.print)
         elif isinstance(recipe, Int8QATConfig):
             with progress_bar(transient=True) as bar:

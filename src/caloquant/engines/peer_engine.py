@@ -22,7 +22,7 @@ class PeerEngine(EngineBase):
 
     def __init__(self, path: str | os.PathLike[str], name: str, precision: str, *, threads: int = 2,
                  latent: int = 200, energy_input: str = "latent") -> None:
-        self.worker = PeerWorker(str(path), str(threads))
+        self.worker = PeerWorker("serve", str(path), str(threads))
         self.name = name
         self.precision = precision
         self.latent = latent

@@ -74,15 +74,16 @@ def run_peer_command(*args: str) -> dict[str, Any]:
 
 
 class PeerWorker:
-    """A `serve` worker kept running: ``run(z)`` sends z and returns the showers."""
+    """A worker command kept running with its pipes (`serve`, `autotune`): ``run(z)`` sends z and returns
+    the worker's answer; ``send`` and ``receive`` speak the protocol one array at a time."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, command: str, *args: str) -> None:
         from caloquant.peers.worker import read_array
 
         python = peers_python()  # a missing peer is refused before anything is opened
         # a file, not a pipe, so TensorFlow's notes never block the worker; closed by close()
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115
-        self.proc = subprocess.Popen([str(python), "-m", "caloquant.peers.worker", "serve", *args],
+        self.proc = subprocess.Popen([str(python), "-m", "caloquant.peers.worker", command, *args],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
                                      env=_env())
         if read_array(self.proc.stdout) is None:  # type: ignore[arg-type]
@@ -94,11 +95,23 @@ class PeerWorker:
         self.close()
         raise CaloquantError(f"peer worker stopped: {err[-1] if err else 'no message'}")
 
-    def run(self, z: np.ndarray) -> np.ndarray:
-        from caloquant.peers.worker import read_array, write_array
+    def send(self, array: np.ndarray) -> None:
+        from caloquant.peers.worker import write_array
 
-        write_array(self.proc.stdin, np.ascontiguousarray(z, dtype=np.float32))  # type: ignore[arg-type]
+        write_array(self.proc.stdin, array)  # type: ignore[arg-type]
+
+    def receive(self) -> np.ndarray | None:
+        """The worker's next array, or None when it has ended its answers (then it must exit cleanly)."""
+        from caloquant.peers.worker import read_array
+
         out = read_array(self.proc.stdout)  # type: ignore[arg-type]
+        if out is None and self.proc.wait() != 0:
+            self._fail()
+        return out
+
+    def run(self, z: np.ndarray) -> np.ndarray:
+        self.send(np.ascontiguousarray(z, dtype=np.float32))
+        out = self.receive()
         if out is None:
             self._fail()
         return out  # type: ignore[return-value]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["INCRunner", "op_precisions", "quantize_inc"]
+__all__ = ["INCRunner", "autotune_inc", "op_precisions", "quantize_inc"]
 
 
 class _Calibration:
@@ -42,12 +42,56 @@ def quantize_inc(model: Any, calibration: np.ndarray, out: Path) -> dict[str, An
     with tempfile.TemporaryDirectory() as tmp:
         model.export(str(Path(tmp) / "fp32"), format="tf_saved_model", verbose=False)
         quantized = quantize_model(str(Path(tmp) / "fp32"), StaticQuantConfig(), _Calibration(calibration))
-        staging = Path(tmp) / "int8"
-        quantized.save(str(staging))
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.move(str(staging), str(out))
+        _save(quantized, out, tmp)
     return op_precisions(quantized.graph_def)
+
+
+def _save(quantized: Any, out: Path, tmp: str) -> None:
+    staging = Path(tmp) / "int8"
+    quantized.save(str(staging))
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.move(str(staging), str(out))
+
+
+def autotune_inc(model: Any, calibration: np.ndarray, out: Path, z: np.ndarray,
+                 evaluate: Callable[[np.ndarray], float], max_trials: int) -> dict[str, Any]:
+    """INC's accuracy-driven `autotune` over its own TensorFlow tuning space
+    (``StaticQuantConfig.get_config_set_for_tuning``), tried in INC's order until a candidate passes.
+
+    ``evaluate(showers of z) -> metric``: higher is better; a candidate passes when its metric is at least
+    half the float32 model's (the caller's metric 1 / (1 + score) makes that score <= 1 + 2 x float32's).
+    Writes the model INC returns into ``out`` and returns the trials (config, metric), INC's pick (None when
+    it returns none: nothing is written), whether the pick met the goal, and its operator counts.
+    """
+    from neural_compressor.common.base_tuning import ConfigLoader, TuningConfig
+    from neural_compressor.tensorflow import StaticQuantConfig, autotune
+
+    config_set = StaticQuantConfig.get_config_set_for_tuning()
+    order = [c.to_dict() for c in ConfigLoader(config_set)]  # the order autotune tries them in
+    metrics: list[float] = []
+
+    def eval_fn(candidate: Any) -> float:
+        outputs = [candidate.sess.run(candidate.output_tensor, feed_dict={candidate.input_tensor[0]: z[s : s + 128]})[0]
+                   for s in range(0, len(z), 128)]
+        metrics.append(evaluate(np.concatenate(outputs)))
+        return metrics[-1]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(str(Path(tmp) / "fp32"), format="tf_saved_model", verbose=False)
+        best = autotune(str(Path(tmp) / "fp32"),
+                        TuningConfig(config_set=config_set, max_trials=max_trials, tolerable_loss=0.5),
+                        eval_fn=eval_fn, calib_dataloader=_Calibration(calibration))
+        trials = [{"trial": i + 1, "config": order[i], "metric": m} for i, m in enumerate(metrics[1:])]
+        if best is not None:
+            _save(best, out, tmp)
+    # INC returns its best trial once the goal is met or max_trials is reached (met or not), None when its
+    # space ran out first
+    chosen = max(trials, key=lambda t: t["metric"]) if best is not None and trials else None
+    return {"baseline_metric": metrics[0], "trials": trials, "chosen_trial": chosen and chosen["trial"],
+            "met_goal": bool(chosen and chosen["metric"] >= 0.5 * metrics[0]),
+            "ops": op_precisions(best.graph_def) if best is not None else {},
+            "tuning_space": f"StaticQuantConfig.get_config_set_for_tuning(): {len(order)} configurations"}
 
 
 def op_precisions(graph_def: Any) -> dict[str, dict[str, int]]:

@@ -3,6 +3,9 @@
     convert WEIGHTS PRECISION OUT [CALIBRATION.npy]   Keras port -> OUT/model.tflite; prints a JSON line
     inc WEIGHTS OUT CALIBRATION.npy                    Keras port -> INC int8 SavedModel OUT/saved_model
     keras WEIGHTS Z.npy OUT.npy                        the Keras port's showers for z (the port's check)
+    autotune WEIGHTS OUT CALIBRATION.npy MAX_TRIALS    INC autotune judged by the caller over the pipe: reads
+                                                       z, sends each candidate's showers of z, reads back
+                                                       its metric; OUT/saved_model, OUT/inc_autotune.json
     serve MODEL THREADS                                z in, showers out over stdin/stdout (`read_array`);
                                                        MODEL: a .tflite file or an INC SavedModel folder
 
@@ -79,6 +82,39 @@ def _inc(weights: str, out: str, calibration: str) -> None:
                       "calibration_latents": len(z), "ops": ops}))
 
 
+def _autotune(weights: str, out: str, calibration: str, max_trials: int) -> None:
+    from importlib.metadata import version
+
+    import tensorflow as tf
+
+    from caloquant.peers.inc_tf import autotune_inc
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    write_array(stdout, np.zeros(0, np.float32))  # ready
+    z = read_array(stdin)
+    if z is None:
+        sys.exit("autotune: no latents to judge on")
+
+    def evaluate(showers: np.ndarray) -> float:
+        write_array(stdout, showers)
+        metric = read_array(stdin)
+        if metric is None:
+            sys.exit("autotune: the judge closed the pipe")
+        return float(metric[0])
+
+    info = autotune_inc(_keras(weights), np.load(calibration, allow_pickle=False), Path(out) / "saved_model", z,
+                        evaluate, max_trials)
+    info["tool"] = (f"neural-compressor-tf {version('neural-compressor-tf')} autotune (TensorFlow "
+                    f"{tf.__version__})")
+    target = Path(out) / "inc_autotune.json"
+    target.with_suffix(".tmp").write_text(json.dumps(info, indent=1))
+    os.replace(target.with_suffix(".tmp"), target)
+    stdout.write((0).to_bytes(8, "little"))  # the end of the showers
+    stdout.flush()
+    if info["chosen_trial"] is None:
+        sys.exit(f"INC autotune returned no model after {len(info['trials'])} trials (its tuning space ran out)")
+
+
 def _serve(model: str, threads: int) -> None:
     from caloquant.peers.inc_tf import INCRunner
     from caloquant.peers.tflite import TFLiteRunner
@@ -101,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
         _inc(rest[0], rest[1], rest[2])
     elif command == "keras" and len(rest) == 3:
         np.save(rest[2], _keras(rest[0]).predict(np.load(rest[1]), verbose=0))  # type: ignore[attr-defined]
+    elif command == "autotune" and len(rest) == 4:
+        _autotune(rest[0], rest[1], rest[2], int(rest[3]))
     elif command == "serve" and len(rest) == 2:
         _serve(rest[0], int(rest[1]))
     else:

@@ -5,6 +5,10 @@ longitudinal profile, occupancy, cell spectrum); the CONVENTIONS rule |diff| <= 
 applied with the bootstrap errors rescaled to a reference sample size (default: the statistical
 resolution of 10 000 Geant4 showers), so the verdict does not loosen when fewer showers are generated.
 The tuner scores whole candidates with it, NNCF's accuracy control scores the subsets it ranks layers on.
+A whole candidate also meets `validate --paired`'s high-level-feature classifier (AUC against float32 on
+the same latents, split by event), at the showers' own resolution: a classifier's AUC does not rescale
+with the sample size as a mean's error does. Without it, a bf16 tail that shifted no single quantity
+past its bound was still told from float32 at AUC 0.56 (docs/precision.md).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 from caloquant.physics.features import EventFeatures
 from caloquant.physics.tolerances import ZERO as ZERO_TOLERANCES
 
-__all__ = ["ZERO_TOLERANCES", "PhysicsJudge", "paired_verdict", "paired_verdicts"]
+__all__ = ["ZERO_TOLERANCES", "PhysicsJudge", "paired_verdict", "paired_verdicts", "with_classifier"]
 
 
 class PhysicsJudge:
@@ -26,9 +30,11 @@ class PhysicsJudge:
 
     def __init__(self, reference: Any, *, validation_size: int = 2000, reference_size: int = 10000,
                  k: float = 4.0, tolerances: dict[str, float] | None = None, seed: int = 7,
-                 batch_size: int = 128, n_boot: int = 50, energies: np.ndarray | None = None) -> None:
+                 batch_size: int = 128, n_boot: int = 50, energies: np.ndarray | None = None,
+                 classifier: bool = True) -> None:
         """``energies``: the primary energies to judge at (default: ``validation_size`` drawn by the contract
-        over 100-500 GeV), e.g. fixed energies the candidate must not trade against each other."""
+        over 100-500 GeV), e.g. fixed energies the candidate must not trade against each other;
+        ``classifier``: whole candidates meet the high-level-feature classifier too."""
         from caloquant.contract import draw_energies, draw_latents, make_latent
         from caloquant.engines.base import generate_batches
         from caloquant.physics.compare import validation_quantity_list
@@ -36,6 +42,7 @@ class PhysicsJudge:
 
         tol = {**ZERO_TOLERANCES, **(tolerances or {})}
         self.quantities = validation_quantity_list(tol)
+        self.auc_tolerance, self.classifier = tol["auc"], classifier
         self.k, self.seed, self.batch_size, self.n_boot = k, seed, batch_size, n_boot
         self.ep = (draw_energies(seed, validation_size, 100.0, 500.0) if energies is None
                    else np.asarray(energies, dtype=np.float64))
@@ -68,8 +75,27 @@ class PhysicsJudge:
     def verdict(self, features: EventFeatures, index: np.ndarray | None = None) -> dict[str, Any]:
         """score (max |diff| / allowed), the worst quantity, and how many of how many quantities are off."""
         reference = self.reference if index is None else self.reference.select(index)
-        return paired_verdict(features, reference, self.quantities, k=self.k, n_boot=self.n_boot, seed=self.seed,
-                              reference_size=self.reference_size, min_events=20 if index is None else 10)
+        verdict = paired_verdict(features, reference, self.quantities, k=self.k, n_boot=self.n_boot, seed=self.seed,
+                                 reference_size=self.reference_size, min_events=20 if index is None else 10)
+        if index is None and self.classifier:
+            verdict = with_classifier(verdict, features, reference, tolerance=self.auc_tolerance, k=self.k,
+                                      seed=self.seed)
+        return verdict
+
+
+def with_classifier(verdict: dict[str, Any], features: EventFeatures, reference: EventFeatures, *,
+                    tolerance: float, k: float, seed: int) -> dict[str, Any]:
+    """``verdict`` with `validate --paired`'s HLF classifier as one more quantity: |AUC - 0.5| <= max(tol,
+    k sigma), sigma the AUC's bootstrap error on the test split of these showers."""
+    from caloquant.physics.classifier import classifier_test, hlf_matrix
+
+    c = classifier_test(hlf_matrix(features)[0], hlf_matrix(reference)[0], kind="hlf", seed=seed, paired=True)
+    ratio = abs(c["auc"] - 0.5) / max(tolerance, k * c["auc_se"], 1e-12)
+    out = {**verdict, "n_quantities": verdict["n_quantities"] + 1, "n_off": verdict["n_off"] + int(ratio >= 1),
+           "classifier_auc": c["auc"], "classifier_auc_se": c["auc_se"]}
+    if ratio > verdict["score"]:
+        out.update(score=float(ratio), worst=f"all HLF classifier AUC {c['auc']:.3f}", passed=bool(ratio < 1))
+    return out
 
 
 def paired_verdict(features: EventFeatures, reference: EventFeatures, quantities: Any = None, *, k: float = 4.0,

@@ -62,13 +62,13 @@ def openvino_layer_nodes(model: object) -> dict[str, str]:
     return {module: op.get_friendly_name() for module, op in layer_ops(model)}  # type: ignore[attr-defined]
 
 
-def openvino_layer_precisions(model: object) -> dict[str, str]:
+def openvino_layer_precisions(model: object, fallback: str = "fp32") -> dict[str, str]:
     """For each Convolution / ConvolutionBackpropData / MatMul of an OpenVINO model: 'int8' when its data
-    input comes from a FakeQuantize, else 'fp32'."""
+    input comes from a FakeQuantize, else ``fallback`` (the inference precision the rest runs at)."""
     result = {}
     for module, op in layer_ops(model):
         src = op.input_value(0).get_node()  # type: ignore[attr-defined]
         while src.get_type_name() in ("Convert", "Reshape", "Transpose") and src.get_input_size():
             src = src.input_value(0).get_node()
-        result[module] = "int8" if src.get_type_name() == "FakeQuantize" else "fp32"
+        result[module] = "int8" if src.get_type_name() == "FakeQuantize" else fallback
     return result

@@ -30,7 +30,7 @@ from caloquant.contract import draw_energies, draw_latents, make_latent
 from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_items, calibration_latents
 from caloquant.precision.float_layers import nncf_torch_patterns
-from caloquant.precision.recipes import Int8QATConfig
+from caloquant.precision.recipes import Int8QATConfig, openvino_fallback
 
 __all__ = ["physics_distance", "qat_openvino", "quantize_qat", "release_layers", "student_and_teacher"]
 
@@ -215,4 +215,6 @@ def quantize_qat(src: Any, recipe: Int8QATConfig, out: Path, *, log: Log | None 
 
     model, info = qat_openvino(src, recipe, log=log, progress=progress)
     save_ir(model, out)
-    return {"files": ["model.xml", "model.bin"], **info, "layer_precisions": openvino_layer_precisions(model)}
+    fallback = openvino_fallback(recipe)
+    return {"files": ["model.xml", "model.bin"], **info, "runtime_precision": fallback,
+            "layer_precisions": openvino_layer_precisions(model, fallback)}

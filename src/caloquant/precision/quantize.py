@@ -51,6 +51,8 @@ def _check(recipe: Recipe, engine: str) -> Method:
                               f"{', '.join(t.__name__ for t in _METHODS)}")
     if method is _engine_quantizer:
         check_supported(engine, recipe.precision)
+    elif isinstance(recipe, AccuracyControlConfig) and engine == "inc-tf":
+        check_supported(engine, recipe.precision)  # INC's autotune with our physics as its metric
     elif engine != "openvino":  # the searches and QAT build NNCF int8 models
         raise InputValueError(f"precision {recipe.precision} ({recipe.method}) runs on openvino, not {engine}")
     return method
@@ -65,6 +67,10 @@ def _auto(src: FloatModel, recipe: AutoConfig, engine: str, out: Path, log: Log 
 
 def _accuracy_control(src: FloatModel, recipe: AccuracyControlConfig, engine: str, out: Path,
                       log: Log | None, progress: Progress | None) -> dict[str, Any]:
+    if engine == "inc-tf":
+        from caloquant.precision.inc_autotune import autotune_inc_with_physics
+
+        return autotune_inc_with_physics(src, recipe, out, log=log)
     from caloquant.precision.accuracy_control import quantize_with_physics_control
 
     return quantize_with_physics_control(src, recipe, out)

@@ -19,7 +19,7 @@ from caloquant.precision.float_layers import PATH_TAIL
 DEFAULT_FLOAT_TAIL = 2  # conv6 and conv7 of each path (docs/precision.md)
 
 __all__ = ["AccuracyControlConfig", "AutoConfig", "BF16Config", "FP16Config", "FP32Config", "Int8QATConfig",
-           "Int8StaticConfig", "Recipe", "ToolDefaultsConfig", "recipe_for"]
+           "Int8StaticConfig", "Recipe", "ToolDefaultsConfig", "openvino_fallback", "recipe_for"]
 
 CalibrationMethod = Literal["minmax", "percentile", "entropy"]
 Fallback = Literal["bf16", "fp32"]
@@ -47,6 +47,16 @@ def _check_positive(value: float, name: str) -> None:
 def _check_float_tail(value: int) -> None:
     if not (isinstance(value, int) and 0 <= value <= len(PATH_TAIL)):
         raise InputValueError(f"float_tail {value!r}: expected 0 to {len(PATH_TAIL)} convolutions of each path")
+
+
+def _check_fallback(value: str | None) -> None:
+    if value is not None:
+        _check_literal(value, Fallback, "fallback")
+
+
+def openvino_fallback(recipe: Any) -> str:
+    """The precision OpenVINO runs an int8 recipe's float layers at (its default: bf16)."""
+    return getattr(recipe, "fallback", None) or "bf16"
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,9 @@ class Int8StaticConfig(_Recipe):
         bias_correction: NNCF's shift of each quantized layer's bias toward its float output: fast (its
             default, from the layer's own statistics), full (layer by layer on the quantized model's
             inputs, slower) or off. OpenVINO only.
+        fallback: the precision the layers kept out of int8 run at; None: the engine's own (OpenVINO:
+            bf16, its default where the CPU has bf16 arithmetic, f32 elsewhere; ONNX Runtime: fp32, it has
+            no bf16 kernels on CPU).
     """
 
     method: ClassVar[str] = "ptq-static"
@@ -106,10 +119,12 @@ class Int8StaticConfig(_Recipe):
     energy: tuple[float, float] = (100.0, 500.0)
     seed: int = 12345
     bias_correction: BiasCorrection = "fast"
+    fallback: Fallback | None = None
 
     def __post_init__(self) -> None:
         require_positive(calibration_size=self.calibration_size, calibration_batch=self.calibration_batch)
         _check_float_tail(self.float_tail)
+        _check_fallback(self.fallback)
         _check_literal(self.calibration_method, CalibrationMethod, "calibration_method")
         _check_literal(self.bias_correction, BiasCorrection, "bias_correction")
 
@@ -141,11 +156,13 @@ class Int8QATConfig(_Recipe):
         default_factory=lambda: {"cell": 1.0, "layer": 1.0, "lateral": 1.0, "total": 1.0})
     time_budget_s: float | None = None
     qat_seed: int = 2024
+    fallback: Fallback | None = None  # as Int8StaticConfig's (OpenVINO: bf16)
 
     def __post_init__(self) -> None:
         require_positive(calibration_size=self.calibration_size, calibration_batch=self.calibration_batch,
                          steps=self.steps, batch_size=self.batch_size)
         _check_float_tail(self.float_tail)
+        _check_fallback(self.fallback)
         _check_positive(self.lr, "lr")
         _check_literal(self.loss, QATLoss, "loss")
         if self.time_budget_s is not None:

@@ -5,8 +5,8 @@ containment, longitudinal profile, occupancy, cell spectrum), candidate against 
 same latent vectors, judged by the CONVENTIONS rule with the bootstrap errors rescaled to a reference
 size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first, then our
 int8 recipe's layout (the output layer and the paths' last convolutions in the fallback precision,
-`precision.float_layers`); when that passes, only those layers are tried back in int8. Else from PTQ
-and, when it fails and the generator is a PyTorch one, from QAT (`precision.qat`): the better of the two
+`precision.float_layers`); when that passes, only those layers are tried back in int8. Else, for a PyTorch
+generator, int8 from QAT (`precision.qat`), whole and in the recipe's layout; the better of PTQ and QAT
 gives every later candidate its int8 layers (a QAT candidate keeps layers out of int8 by bypassing the
 FakeQuantize in front of them, `release_layers`). Otherwise
 measure each layer's sensitivity (int8 everywhere except that layer), then keep the most sensitive
@@ -145,16 +145,24 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
     # our int8 recipe's layout next (output layer and the paths' last convolutions in the fallback): when
     # it passes, the search only tries to give those layers back to int8
     layout = tuple(m for m in float_modules(True, DEFAULT_FLOAT_TAIL) if m in layers)
-    if not full.passed and layout and not out_of_time():
-        recipe_layout = evaluate(layout, speed=True)
-        if recipe_layout.passed:
-            full = recipe_layout
-            for layer in layout:
-                if out_of_time():
-                    break
-                trial_kept = tuple(x for x in full.kept if x != layer)
-                if trial_kept and (trial := evaluate(trial_kept, speed=True)).passed:
-                    full = trial
+
+    def from_layout(base: str) -> Trial | None:
+        """The recipe layout from ``base`` int8 and, when it passes, its layers given back one by one."""
+        if not layout or out_of_time():
+            return None
+        best = evaluate(layout, speed=True, base=base)
+        if not best.passed:
+            return None
+        for layer in layout:
+            if out_of_time():
+                break
+            trial_kept = tuple(x for x in best.kept if x != layer)
+            if trial_kept and (trial := evaluate(trial_kept, speed=True, base=base)).passed:
+                best = trial
+        return best
+
+    if not full.passed:
+        full = from_layout("ptq") or full
     if not full.passed and cfg.qat_steps and src.module is not None and not out_of_time():
         # the int8 of every candidate from QAT where fine-tuning brings the whole model closer
         recipe = Int8QATConfig(calibration_size=cfg.calibration_size, calibration_batch=cfg.calibration_batch,
@@ -166,6 +174,8 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         full_qat = evaluate((), speed=True, base="qat")
         if full_qat.score < full.score:
             full, base = full_qat, "qat"
+        if not full.passed and base == "qat":
+            full = from_layout("qat") or full
     stopped = False
     if not full.passed:
         say(f"measuring the sensitivity of {len(layers)} layers")
@@ -217,8 +227,7 @@ def quantize_auto(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[
 
     src = as_float_model(generator)
     result = tune(src, cfg, out, log=log)
-    layer_map = openvino_layer_precisions(ov.Core().read_model(str(out / "model.xml")))
-    layer_map = {k: ("int8" if v == "int8" else cfg.fallback) for k, v in layer_map.items()}
+    layer_map = openvino_layer_precisions(ov.Core().read_model(str(out / "model.xml")), cfg.fallback)
     return {"files": ["model.xml", "model.bin", "trials.jsonl"], "runtime_precision": cfg.fallback,
             "layer_precisions": layer_map,
             **({"qat": result.qat} if result.qat else {}),

@@ -18,6 +18,7 @@ from typing import Any
 
 from caloquant.errors import DataFormatError
 from caloquant.paper import PAPER_INFERENCE, PAPER_MSE, PAPER_PIXELWISE, PAPER_SHAPES
+from caloquant.report.paper_ratios import paper_ratio_rows
 
 __all__ = ["ReportInputs", "build_report", "discover_inputs"]
 
@@ -226,6 +227,15 @@ def _bench_section(doc: _Doc, benches: list[Path]) -> None:
               f"ISA: {', '.join(machine['isa_flags'])}.")
 
 
+def _bench_physics_cells(ph: dict[str, Any] | None) -> list[str]:
+    if not ph:
+        return ["-", "-", "-"]
+    check = ph.get("paired_at_reference_size")
+    return [("pass" if ph["compatible"] else f"fail ({ph['n_incompatible']})"),
+            "-" if not check else f"{'pass' if check['passed'] else 'fail'} ({check['score']:.2f})",
+            f"{100 * ph['pixelwise_relative']:.3g} %"]
+
+
 def _bench_rows(doc: _Doc, r: dict[str, Any]) -> None:
     kind = r["kind"]
     doc.h(3, kind)
@@ -234,10 +244,17 @@ def _bench_rows(doc: _Doc, r: dict[str, Any]) -> None:
                  f"{x['ms_per_batch_median']:.1f} / {x['ms_per_batch_p99']:.1f}",
                  f"{x.get('speedup_vs_openvino_fp32', float('nan')):.2f}x",
                  f"{x.get('speedup_vs_torch_fp32', float('nan')):.2f}x", f"{x['model_bytes'] / 1e6:.2f}",
-                 ("pass" if x["physics"]["compatible"] else "fail") if "physics" in x else "-"]
+                 *_bench_physics_cells(x.get("physics"))]
                 for x in r["results"]]
         doc.table(["engine", "precision", "tool", "showers/s", "ms/batch median / p99", "vs OpenVINO fp32",
-                   "vs torch fp32", "model MB", "physics"], rows)
+                   "vs torch fp32", "model MB", "validate --paired", "paired check at 10k", "pixel-wise rel."],
+                  rows)
+        ratios = paper_ratio_rows(r["results"])
+        if ratios:
+            doc.table(["pixel-wise ratio, this run", "paper A", "this run", "numerator vs OpenVINO fp32",
+                       "numerator's paired check"], ratios)
+            doc.p("Pixel-wise: the mean over the paired showers of sum |X_fp32 - X| in GeV; paper A's used one "
+                  "fixed latent vector in its own units, so only ratios compare.")
         doc.p(f"Paper A (2x Xeon 8280, 56 threads): float32 {PAPER_INFERENCE['fp32_ms']} ms, iLoT int8 "
               f"{PAPER_INFERENCE['int8_ms']} ms, {PAPER_INFERENCE['speedup']}x. Ratios are measured in one run; "
               "absolute times belong to the machine below.")

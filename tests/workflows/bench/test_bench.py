@@ -56,8 +56,10 @@ def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
     save_generator(weights, Generator(GANConfig.tiny()).eval())
     r = bench_precision(str(weights), configs=(("torch", "fp32", "caloquant"), ("openvino", "fp32", "caloquant"),
                                                     ("openvino", "int8", "caloquant")),
-                        batch_size=8, threads=1, repeats=2, physics_count=60, calibration_size=16)
+                        batch_size=8, threads=1, repeats=2, rounds=3, physics_count=60, calibration_size=16)
     rows = {(x["engine"], x["precision"]): x for x in r["results"]}
+    for x in rows.values():  # three interleaved rounds, the median one reported
+        assert len(x["showers_per_s_rounds"]) == 3 and x["showers_per_s"] == sorted(x["showers_per_s_rounds"])[1]
     ov32, ov8 = rows[("openvino", "fp32")], rows[("openvino", "int8")]
     assert ov8["speedup_vs_openvino_fp32"] == pytest.approx(ov8["showers_per_s"] / ov32["showers_per_s"])
     assert rows[("openvino", "int8")]["model_bytes"] < rows[("openvino", "fp32")]["model_bytes"]
@@ -68,7 +70,7 @@ def test_bench_precision_on_the_tiny_model(tmp_path) -> None:
     paired = rows[("torch", "fp32")]["physics"]["paired_at_reference_size"]  # validate's tolerances, at 10k
     assert paired["passed"] and paired["n_quantities"] == same["n_quantities"]
     table = render_markdown(r)
-    assert table.count("\n") == 5 and "paired check at 10k" in table
+    assert table.count("\n") == 5 and "paired check at 10k" in table and "median of 3 rounds" in table
 
 
 def test_bench_inference_grid_and_matmul_on_the_tiny_model(tmp_path) -> None:

@@ -20,6 +20,9 @@ __all__ = ["ENTRY"]
 def _quantize(src: Any, recipe: Any, out: Path) -> dict[str, Any]:
     if isinstance(recipe, Int8StaticConfig) and recipe.bias_correction != "fast":
         raise InputValueError(f"bias_correction {recipe.bias_correction!r} is an NNCF option: use engine openvino")
+    if isinstance(recipe, Int8StaticConfig) and recipe.fallback == "bf16":
+        raise InputValueError("fallback 'bf16': ONNX Runtime runs the layers kept out of int8 in fp32 (no bf16 "
+                              "kernels on CPU); use engine openvino or fallback fp32")
     if isinstance(recipe, Int8StaticConfig | ToolDefaultsConfig):
         return _int8(src, recipe, out)
     _, folds = src.write_folded_onnx(out / "model.onnx")

@@ -11,7 +11,7 @@ from caloquant.engines.base import Engine
 from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_items, calibration_latents
 from caloquant.precision.float_layers import onnx_patterns
-from caloquant.precision.recipes import Int8StaticConfig, ToolDefaultsConfig
+from caloquant.precision.recipes import Int8StaticConfig, ToolDefaultsConfig, openvino_fallback
 from caloquant.precision.registry import EngineEntry, register_engine
 
 __all__ = ["ENTRY", "NNCF_CALIBRATION_METHODS"]
@@ -31,11 +31,14 @@ def _quantize(src: Any, recipe: Any, out: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         model = ov.convert_model(str(src.write_onnx(Path(tmp) / "fp32.onnx")))
     info: dict[str, Any] = {}
+    fallback = "fp32"
     if isinstance(recipe, Int8StaticConfig | ToolDefaultsConfig):
         with hide_tool_progress():
             model, info["calibration"] = _nncf_int8(model, src, recipe)
+        if isinstance(recipe, Int8StaticConfig):  # NNCF's defaults: as the tool runs them, f32
+            fallback = info["runtime_precision"] = openvino_fallback(recipe)
     save_ir(model, out, compress_to_fp16=recipe.precision == "fp16")
-    info.update(files=["model.xml", "model.bin"], layer_precisions=openvino_layer_precisions(model))
+    info.update(files=["model.xml", "model.bin"], layer_precisions=openvino_layer_precisions(model, fallback))
     return info
 
 

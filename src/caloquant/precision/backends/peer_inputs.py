@@ -15,7 +15,7 @@ import numpy as np
 from caloquant.engines.base import Engine
 from caloquant.errors import InputValueError
 from caloquant.precision.calibration import calibration_latents
-from caloquant.precision.recipes import ToolDefaultsConfig
+from caloquant.precision.recipes import AccuracyControlConfig, ToolDefaultsConfig
 
 __all__ = ["peer_inputs", "peer_loader"]
 
@@ -35,10 +35,13 @@ def peer_inputs(src: Any, recipe: Any, engine: str) -> Iterator[tuple[str, str |
         weights = Path(tmp) / "generator.safetensors"
         save_generator(weights, src.module)
         calibration = None
-        if isinstance(recipe, ToolDefaultsConfig):
+        if isinstance(recipe, ToolDefaultsConfig | AccuracyControlConfig):
             calibration = Path(tmp) / "calibration.npy"
-            np.save(calibration, calibration_latents(recipe.calibration_size, recipe.energy, recipe.seed,
-                                                     src.latent, src.energy_input))
+            # accuracy control: the latents NNCF's accuracy control calibrates on
+            energy, seed = ((recipe.energy, recipe.seed) if isinstance(recipe, ToolDefaultsConfig)
+                            else ((100.0, 500.0), recipe.seed + 1))
+            np.save(calibration, calibration_latents(recipe.calibration_size, energy, seed, src.latent,
+                                                     src.energy_input))
         yield str(weights), None if calibration is None else str(calibration)
 
 
