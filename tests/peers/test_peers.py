@@ -114,10 +114,14 @@ def test_a_peer_engine_without_its_environment_is_refused_cleanly(tmp_path: Path
 
 
 @pytest.mark.usefixtures("peers_installed")
-def test_inc_autotune_is_judged_by_our_physics(tmp_path: Path) -> None:
+def test_inc_autotune_is_judged_by_our_physics(tmp_path: Path, monkeypatch) -> None:
     """INC's autotune on TensorFlow with the tuner's physics score as its metric: every candidate's showers
-    come back over the pipe, INC's trials are recorded with our verdicts, and what it returns runs."""
+    come back over the pipe, INC's trials are recorded with our verdicts, and what it returns runs; INC's
+    logs stay out of the user's working folder."""
     from caloquant.precision import AccuracyControlConfig
+
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
 
     torch.manual_seed(0)
     generator = Generator(GANConfig.tiny()).eval()
@@ -135,3 +139,4 @@ def test_inc_autotune_is_judged_by_our_physics(tmp_path: Path) -> None:
     showers = np.concatenate([s for s, _ in generate_batches(load_engine(tmp_path / "auto", threads=1), count=8,
                                                             seed=1, batch_size=8)])
     assert showers.shape == (8, 25, 25, 25) and np.isfinite(showers).all()
+    assert not any((tmp_path / "cwd").iterdir())

@@ -9,6 +9,8 @@ in float32 (`op_precisions`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -35,11 +37,23 @@ class _Calibration:
         return len(self.z)
 
 
+@contextlib.contextmanager
+def _inside(folder: str) -> Iterator[None]:
+    """Run with ``folder`` as the working folder (contextlib.chdir is Python 3.11+)."""
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def quantize_inc(model: Any, calibration: np.ndarray, out: Path) -> dict[str, Any]:
     """Write INC's int8 SavedModel of a Keras model into ``out``; returns its operator counts."""
     from neural_compressor.tensorflow import StaticQuantConfig, quantize_model
 
-    with tempfile.TemporaryDirectory() as tmp:
+    out = out.resolve()
+    with tempfile.TemporaryDirectory() as tmp, _inside(tmp):  # INC writes logs into the working folder
         model.export(str(Path(tmp) / "fp32"), format="tf_saved_model", verbose=False)
         quantized = quantize_model(str(Path(tmp) / "fp32"), StaticQuantConfig(), _Calibration(calibration))
         _save(quantized, out, tmp)
@@ -77,7 +91,8 @@ def autotune_inc(model: Any, calibration: np.ndarray, out: Path, z: np.ndarray,
         metrics.append(evaluate(np.concatenate(outputs)))
         return metrics[-1]
 
-    with tempfile.TemporaryDirectory() as tmp:
+    out = out.resolve()
+    with tempfile.TemporaryDirectory() as tmp, _inside(tmp):  # INC writes logs into the working folder
         model.export(str(Path(tmp) / "fp32"), format="tf_saved_model", verbose=False)
         best = autotune(str(Path(tmp) / "fp32"),
                         TuningConfig(config_set=config_set, max_trials=max_trials, tolerable_loss=0.5),
