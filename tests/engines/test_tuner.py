@@ -53,14 +53,14 @@ def test_int8_candidates_come_from_the_closer_of_ptq_and_qat(tmp_path: Path, tin
                      threads=1, fallback="fp32", k=0.5, qat_steps=30, tolerances=dict(ZERO))  # full int8 fails
     quantize(tiny, cfg, engine="openvino", out=tmp_path)
     trials = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
-    # full int8, then our recipe's layout (its float layers in the fallback), then QAT's full int8
-    assert [t["base"] for t in trials[:3]] == ["ptq", "ptq", "qat"] and trials[0]["kept"] == trials[2]["kept"] == []
-    assert trials[1]["kept"] == float_modules(True, DEFAULT_FLOAT_TAIL)
+    # full int8, then our recipe's layout (its float layers in the fallback), then QAT's int8, fine-tuned in
+    # that layout (the trial records the layers the model keeps out of int8)
+    assert [t["base"] for t in trials[:3]] == ["ptq", "ptq", "qat"] and trials[0]["kept"] == []
+    assert trials[1]["kept"] == trials[2]["kept"] == float_modules(True, DEFAULT_FLOAT_TAIL)
     closer = "qat" if trials[2]["score"] < trials[0]["score"] else "ptq"
     no_int8 = [t for t in trials if len(t["kept"]) == 29]
     assert all(t["base"] == closer for t in trials[3:] if t not in no_int8)
-    if closer == "qat" and len(trials) > 3:  # QAT's int8 in the recipe's layout before any sensitivity
-        assert trials[3]["kept"] == trials[1]["kept"]
+    assert all(set(t["kept"]) >= set(trials[2]["kept"]) for t in trials if t["base"] == "qat")
     meta = json.loads((tmp_path / "caloquant.json").read_text())
     assert meta["qat"]["qat"]["steps"] == 30 and meta["auto"]["int8_from"] in ("ptq", "qat")
 

@@ -124,10 +124,12 @@ def quantize_cmd(
     if precision != "auto":
         console.print(f"wrote {out} ({engine} {precision}); run it with: caloquant generate --model {out}")
         return
-    auto = read_model_dir(out)["auto"]
+    meta = read_model_dir(out)
+    auto = meta["auto"]
     if auto["passed"]:
-        console.print(f"wrote {out}: {len(auto['kept_out_of_int8'])} layers in {fallback}, the rest int8; passes the "
-                      f"physics check; {auto['showers_per_s']:.0f} showers/s ({auto['trials']} trials)")
+        console.print(f"wrote {out}: {len(auto['kept_out_of_int8'])} layers in {meta['runtime_precision']}, the "
+                      f"rest int8; passes the physics check; {auto['showers_per_s']:.0f} showers/s "
+                      f"({auto['trials']} trials)")
         return
     console.print(f"[bold red]no candidate passed[/] in {auto['trials']} trials"
                   f"{' (time budget reached)' if auto['stopped_by_time_budget'] else ''}; saved the closest to {out} "

@@ -6,9 +6,9 @@ same latent vectors, judged by the CONVENTIONS rule with the bootstrap errors re
 size (default: the statistical resolution of 10 000 Geant4 showers). Search: full int8 first, then our
 int8 recipe's layout (the output layer and the paths' last convolutions in the fallback precision,
 `precision.float_layers`); when that passes, only those layers are tried back in int8. Else, for a PyTorch
-generator, int8 from QAT (`precision.qat`), whole and in the recipe's layout; the better of PTQ and QAT
-gives every later candidate its int8 layers (a QAT candidate keeps layers out of int8 by bypassing the
-FakeQuantize in front of them, `release_layers`). Otherwise
+generator, int8 from QAT (`precision.qat`, fine-tuned in the recipe's layout, whose layers then stay out
+of int8); the better of PTQ and QAT gives every later candidate its int8 layers (a QAT candidate keeps
+more layers out of int8 by bypassing the FakeQuantize in front of them, `release_layers`). Otherwise
 measure each layer's sensitivity (int8 everywhere except that layer), then keep the most sensitive
 layers in the fallback precision (bf16 or fp32) until the candidate passes, then try to give layers back
 to int8; every passing candidate's speed is measured, the fallback precision everywhere (no int8) too, and
@@ -107,6 +107,7 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
 
     qat_model: Any = None
     qat_info: dict[str, Any] | None = None
+    qat_float: tuple[str, ...] = ()  # the layers QAT itself keeps out of int8
 
     def build(kept: tuple[str, ...], base: str) -> Any:
         if set(kept) >= set(nodes):  # every layer in the fallback precision: no int8 at all
@@ -121,6 +122,8 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
 
     def evaluate(kept: tuple[str, ...], *, speed: bool, base: str = "ptq") -> Trial:
         t0 = time.perf_counter()
+        if base == "qat":  # what the trial records is what the model keeps out of int8
+            kept = tuple(dict.fromkeys((*qat_float, *kept)))
         model = build(kept, base)
         save_ir(model, tmp, compress_to_fp16=False)
         engine = OpenVINOEngine(tmp / "model.xml", hint, threads=cfg.threads, latent=src.latent,
@@ -171,16 +174,16 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         say(f"int8 by QAT ({cfg.qat_steps} steps, at most {recipe.time_budget_s:.0f} s)")
         with hide_tool_progress():
             qat_model, qat_info = qat_openvino(src, recipe)
+        # QAT fine-tunes int8 in our recipe's layout: those layers stay out of int8 in every QAT candidate
+        qat_float = tuple(m for m in float_modules(recipe.keep_output_float, recipe.float_tail) if m in layers)
         full_qat = evaluate((), speed=True, base="qat")
         if full_qat.score < full.score:
             full, base = full_qat, "qat"
-        if not full.passed and base == "qat":
-            full = from_layout("qat") or full
     stopped = False
     if not full.passed:
         say(f"measuring the sensitivity of {len(layers)} layers")
         sens: list[tuple[float, str]] = []
-        for layer in layers:
+        for layer in (x for x in layers if x not in qat_float or base != "qat"):
             if out_of_time():
                 stopped = True
                 break
@@ -198,6 +201,8 @@ def tune(generator: Any, cfg: AutoConfig, out: Path, *, log: Callable[[str], Non
         if passing and not stopped:  # give layers back to int8 while the candidate still passes
             best_kept = min(passing, key=lambda t: len(t.kept)).kept
             for layer in best_kept:
+                if base == "qat" and layer in qat_float:  # QAT's own float layers: not int8-trained
+                    continue
                 if out_of_time():
                     stopped = True
                     break
