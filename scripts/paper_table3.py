@@ -5,7 +5,7 @@
 
 Each model generates --count showers over 100-500 GeV (seed 1) and `validate` compares them with the Geant4
 file: the y and z shower-shape means and widths of all energies (Table 3) and the MSE-based number of the
-2D projections, beside paper A's values. Writes OUT.json and OUT.md.
+2D projections, beside paper A's values. Writes OUT.json (which `caloquant report` shows) and OUT.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from caloquant.paper import PAPER_MSE, PAPER_SHAPES
+from caloquant._atomic import write_json_atomic, write_text_atomic
+from caloquant.paper import PAPER_SHAPES
+from caloquant.report.paper_ratios import TABLE3_KIND, table3_markdown
 from caloquant.workflows.generation import generate_to_file
 from caloquant.workflows.validation import run_validation
 
@@ -41,21 +43,9 @@ def main() -> None:
             rows[label] = {"model": model, "shapes": shapes, "mse": metrics["mse_projections"]["all"]}
             print(label, json.dumps(rows[label]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps({"reference": str(args.reference), "count": args.count,
-                                                         "rows": rows}, indent=1))
-    names = list(PAPER_SHAPES)
-    head = "| precision | " + " | ".join(names) + " | MSE-based number |"
-    lines = [head, "|" + "---|" * (len(names) + 2)]
-    first = next(iter(rows.values()))
-    lines.append("| Geant4 (this file) | " + " | ".join(f"{first['shapes'][n]['reference']:.2f}" for n in names)
-                 + " | - |")
-    for label, r in rows.items():
-        lines.append(f"| {label} | " + " | ".join(f"{r['shapes'][n]['sample']:.2f}" for n in names)
-                     + f" | {r['mse']['value']:.4g} |")
-    lines.append("| paper: Geant4 / fp32 / iLoT int8 / TFLite fp16 / TFLite int8 | "
-                 + " | ".join(" / ".join(f"{v:.2f}" for v in PAPER_SHAPES[n]) for n in names)
-                 + " | " + " / ".join(f"{v}" for v in PAPER_MSE.values()) + " |")
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    result = {"kind": TABLE3_KIND, "reference": str(args.reference), "count": args.count, "rows": rows}
+    write_json_atomic(args.out.with_suffix(".json"), result)
+    write_text_atomic(args.out.with_suffix(".md"), table3_markdown(result))
 
 
 if __name__ == "__main__":

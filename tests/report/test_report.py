@@ -111,7 +111,8 @@ def test_sections_without_inputs_say_so(tmp_path: Path) -> None:
 
 
 def test_bench_precision_with_the_peers_shows_paper_as_ratios(tmp_path: Path) -> None:
-    """The peers' rows of a `bench precision` run give paper A's pixel-wise ratios beside the paper's."""
+    """The peers' rows of a `bench precision` run give paper A's pixel-wise ratios beside the paper's, and
+    scripts/paper_table3.py's result its Table 3 per precision."""
     from caloquant.report.builder import ReportInputs
 
     def row(engine: str, precision: str, tool: str, pixelwise: float, passed: bool) -> dict:
@@ -128,8 +129,16 @@ def test_bench_precision_with_the_peers_shows_paper_as_ratios(tmp_path: Path) ->
         row("tflite", "int8", "TFLite converter, full integer", 1.4, False),
         row("openvino", "int8", "caloquant (NNCF symmetric, float output layer)", 0.05, True)]}
     write_json_atomic(tmp_path / "bench-precision.json", bench)
-    _, md = build_report(ReportInputs(benches=[tmp_path / "bench-precision.json"]), tmp_path)
+    shapes = {n: {"sample": 1.0, "reference": 2.0} for n in ("y mean", "y std", "z mean", "z std")}
+    (tmp_path / "t3").mkdir()
+    write_json_atomic(tmp_path / "t3" / "paper-table3.json", {
+        "kind": "paper table3", "reference": "g4.h5", "count": 10,
+        "rows": {"tflite-int8": {"model": "m", "shapes": shapes, "mse": {"value": 0.5, "se": 0.1}}}})
+    inputs = discover_inputs(tmp_path)
+    assert inputs.tables3 == [tmp_path / "t3" / "paper-table3.json"]
+    _, md = build_report(ReportInputs(benches=inputs.benches, tables3=inputs.tables3), tmp_path)
     text = md.read_text()
+    assert "| tflite-int8 | 1.00 | 1.00 | 1.00 | 1.00 | 0.5 |" in text and "| Geant4 (this file) | 2.00 |" in text
     assert "| TFLite int8 / TFLite fp16 | 30.5 (TFLite int8 / TFLite fp16) | 700 |" in text
     assert "| caloquant int8 (PTQ) / TFLite fp16 | 11.7 (iLoT int8 / TFLite fp16) | 25 | 3.00x | pass |" in text
     assert "| TFLite int8 / caloquant int8 (PTQ) | 2.62 (TFLite int8 / iLoT int8) | 28 |" in text

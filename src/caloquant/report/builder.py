@@ -18,7 +18,7 @@ from typing import Any
 
 from caloquant.errors import DataFormatError
 from caloquant.paper import PAPER_INFERENCE, PAPER_MSE, PAPER_PIXELWISE, PAPER_SHAPES
-from caloquant.report.paper_ratios import paper_ratio_rows
+from caloquant.report.paper_ratios import TABLE3_KIND, paper_ratio_rows, table3_rows
 
 __all__ = ["ReportInputs", "build_report", "discover_inputs"]
 
@@ -29,6 +29,7 @@ class ReportInputs:
     validations: dict[str, Path] = field(default_factory=dict)  # title -> validate output directory
     benches: list[Path] = field(default_factory=list)  # bench JSON
     pairs: list[Path] = field(default_factory=list)  # precision pairs JSON (reduced precision vs fp32)
+    tables3: list[Path] = field(default_factory=list)  # paper A's Table 3 per precision (scripts/paper_table3.py)
 
 
 def discover_inputs(root: str | os.PathLike[str]) -> ReportInputs:
@@ -49,6 +50,8 @@ def discover_inputs(root: str | os.PathLike[str]) -> ReportInputs:
             inputs.benches.append(path)
         elif kind == "precision pairs":
             inputs.pairs.append(path)
+        elif kind == TABLE3_KIND:
+            inputs.tables3.append(path)
     return inputs
 
 
@@ -190,12 +193,17 @@ def _fpd_cells(f: dict[str, Any]) -> list[str]:
             "split-half n/a" if f["baseline"] is None else f"split-half {f['baseline']:.3g}"]
 
 
-def _pairs_section(doc: _Doc, pairs: list[Path]) -> None:
-    if not _open_section(doc, "Reduced precision against float32", pairs, "paired precision"):
+def _pairs_section(doc: _Doc, pairs: list[Path], tables3: list[Path]) -> None:
+    if not _open_section(doc, "Reduced precision against float32", pairs + tables3, "paired precision"):
         return
     for path in pairs:
         with _result(path) as r:
             _pairs_rows(doc, r)
+    for path in tables3:
+        with _result(path) as r:
+            doc.h(3, f"Paper A's Table 3 and MSE-based number per precision, against Geant4 ({r['count']} showers "
+                     "each)")
+            doc.table(*table3_rows(r))
 
 
 def _pairs_rows(doc: _Doc, r: dict[str, Any]) -> None:
@@ -290,7 +298,7 @@ def build_report(inputs: ReportInputs, out_dir: str | os.PathLike[str], *, title
                                                                 if v and k != "caloquant"))
     _compare_section(doc, inputs.compare)
     _validation_section(doc, inputs.validations, out)
-    _pairs_section(doc, inputs.pairs)
+    _pairs_section(doc, inputs.pairs, inputs.tables3)
     _bench_section(doc, inputs.benches)
     md_path, html_path = out / "report.md", out / "report.html"
     write_text_atomic(md_path, "\n".join(doc.md) + "\n")

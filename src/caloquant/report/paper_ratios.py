@@ -1,15 +1,18 @@
-"""Paper A's pixel-wise ratios recomputed from one `bench precision` run: its peers (TFLite, INC) and ours
-on the same generator, the same latents and the same judge. Paper A's numbers are in its own units from one
-fixed latent vector, so only ratios between precisions compare."""
+"""Paper A's comparisons recomputed from our runs: its pixel-wise ratios from one `bench precision` run (its
+peers, TFLite and INC, and ours on the same generator, latents and judge), and its Table 3 with the
+MSE-based number per precision against Geant4 (`scripts/paper_table3.py`). Paper A's numbers are in its own
+units, so only ratios between precisions compare."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from caloquant.paper import PAPER_PIXELWISE
+from caloquant.paper import PAPER_MSE, PAPER_PIXELWISE, PAPER_SHAPES
 
-__all__ = ["paper_ratio_rows"]
+__all__ = ["TABLE3_KIND", "paper_ratio_rows", "table3_markdown", "table3_rows"]
+
+TABLE3_KIND = "paper table3"
 
 Row = dict[str, Any]
 _ROLES: dict[str, Callable[[Row], bool]] = {
@@ -54,3 +57,24 @@ def paper_ratio_rows(results: list[Row]) -> list[list[str]]:
             out.append([f"{top} / {bottom}", paper, f"{ratio:.3g}", "-" if speed is None else f"{speed:.2f}x",
                         "-" if not check else ("pass" if check["passed"] else "fail")])
     return out
+
+
+def table3_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of Table 3 and the MSE-based number per precision, Geant4 first and paper A last, from
+    the JSON `scripts/paper_table3.py` writes."""
+    names = list(PAPER_SHAPES)
+    rows = result["rows"]
+    first = next(iter(rows.values()))
+    out = [["Geant4 (this file)", *(f"{first['shapes'][n]['reference']:.2f}" for n in names), "-"]]
+    out += [[label, *(f"{r['shapes'][n]['sample']:.2f}" for n in names), f"{r['mse']['value']:.4g}"]
+            for label, r in rows.items()]
+    out.append(["paper: Geant4 / fp32 / iLoT int8 / TFLite fp16 / TFLite int8",
+                *(" / ".join(f"{v:.2f}" for v in PAPER_SHAPES[n]) for n in names),
+                " / ".join(f"{v}" for v in PAPER_MSE.values())])
+    return ["precision", *names, "MSE-based number"], out
+
+
+def table3_markdown(result: dict[str, Any]) -> str:
+    header, rows = table3_rows(result)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)]) + "\n"

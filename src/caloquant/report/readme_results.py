@@ -56,8 +56,11 @@ def demo_results_markdown(out: str | os.PathLike[str]) -> str:
                          f"{pix} | {phys} |")
         lines.append("")
         m = bench["machine"]
-        lines.append(f"Batch {c['batch_size']}, {c['threads']} threads, median of {c['repeats']}, each engine in a "
-                     f"fresh process; absolute rates on {m['cpu']} ({m['logical_cpus']} logical CPUs).")
+        rounds = c.get("rounds", 1)
+        timing = (f"median of {c['repeats']} batches in each of {rounds} rounds interleaved over the engines, the "
+                  "median round" if rounds > 1 else f"median of {c['repeats']}")
+        lines.append(f"Batch {c['batch_size']}, {c['threads']} threads, {timing}, each engine in a fresh process; "
+                     f"absolute rates on {m['cpu']} ({m['logical_cpus']} logical CPUs).")
     if pairs and pairs.get("ratios"):
         ratios = ", ".join(f"{k} = {v['value']:.3g} +- {v['se']:.2g}" for k, v in pairs["ratios"].items())
         lines.append(f"Pixel-wise ratios: {ratios} (paper A: TFLite int8 / fp16 = 30, iLoT int8 / TFLite fp16 = 12).")
