@@ -295,3 +295,16 @@ def test_quantize_prints_only_its_own_lines(tmp_path: Path, tiny) -> None:
         out = "".join(r.stdout.split())  # rich wraps long paths anywhere, at 80 columns without a terminal
         assert out.startswith(f"wrote{tmp_path / engine}") and out.count("wrote") == 1, r.stdout
         assert r.stderr == "", r.stderr
+
+
+def test_quantize_method_and_fallback_choices_are_named(tmp_path: Path) -> None:
+    """An unknown --method names every method; a bf16 fallback ONNX Runtime cannot run is refused in one
+    line, and an accuracy-driven search on an engine without one is refused before any work."""
+    cases = [(["--method", "bogus"], "expected ptq, qat, defaults or accuracy-control"),
+             (["--engine", "onnxruntime", "--fallback", "bf16"], "no bf16 kernels on CPU"),
+             (["--engine", "onnxruntime", "--method", "accuracy-control"], "runs on openvino, not onnxruntime")]
+    for extra, message in cases:
+        r = CliRunner().invoke(app, ["quantize", "--precision", "int8", *extra, "-o", str(tmp_path / "q")])
+        assert r.exit_code == 2, r.output
+        assert message in " ".join(r.output.split()) and "Traceback" not in r.output
+        assert not (tmp_path / "q").exists()
