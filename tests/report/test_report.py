@@ -50,6 +50,11 @@ def test_precision_ratios(results: Path) -> None:
     assert set(r["ratios"]) == {"int8 / fp16"}
     assert 20 < r["ratios"]["int8 / fp16"]["value"] < 40  # noise 3e-2 vs 1e-3
     assert r["paper_ratios"]["int8 / fp16 (TFLite)"] == pytest.approx(30.48, abs=0.01)
+    from caloquant.workflows.pairs import summarize_pairs
+
+    dirs = {"tflite-fp16": results / "pairs" / "fp16", "int8": results / "pairs" / "int8",
+            "tflite-int8": results / "pairs" / "int8"}  # the demo's labels for paper A's peers
+    assert set(summarize_pairs(dirs)["ratios"]) == {"int8 / tflite-fp16", "tflite-int8 / tflite-fp16"}
 
 
 def test_report_has_every_section_and_embeds_images(results: Path) -> None:

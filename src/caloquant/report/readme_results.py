@@ -45,7 +45,8 @@ def demo_results_markdown(out: str | os.PathLike[str]) -> str:
                      " paired showers) |")
         lines.append("|---|---|---|---|---|---|---|---|")
         for r in bench["results"]:
-            p = paired.get(r["precision"]) if r["engine"] == "openvino" else None
+            label = r["precision"] if r["engine"] == "openvino" else f"{r['engine']}-{r['precision']}"
+            p = paired.get(label)
             pix = (f"{p['pixelwise_abs_sum_gev']['value']:.3g} GeV ({100 * p['pixelwise_relative']['value']:.2g} %)"
                    if p else "-")
             phys = "-" if not p else ("compatible" if p["compatible"] else

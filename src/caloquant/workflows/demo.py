@@ -14,17 +14,30 @@ __all__ = ["run_demo"]
 
 
 def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
-             readme: str | os.PathLike[str] | None = None, log: Callable[[Any], None] = print) -> Path:
+             readme: str | os.PathLike[str] | None = None, log: Callable[[Any], None] = print,
+             peers: bool = True) -> Path:
     """Simulate, check the simulator against the shipped Geant4 sample, generate with the shipped GAN and
-    validate both; every stage writes into ``out``."""
+    validate both; every stage writes into ``out``. ``peers``: paper A's TFLite fp16 and int8 beside ours
+    where their environment is installed (`make peers`)."""
     from caloquant._atomic import owned_folder
 
     with owned_folder(out):  # a failed or interrupted demo leaves no half-filled folder it created
-        return _run_demo(Path(out), count, seed, readme, log)
+        return _run_demo(Path(out), count, seed, readme, log, peers)
+
+
+def _peers_installed() -> bool:
+    from caloquant.engines.peer_process import peers_python
+    from caloquant.errors import PeerMissingError
+
+    try:
+        peers_python()
+    except PeerMissingError:
+        return False
+    return True
 
 
 def _run_demo(out: Path, count: int, seed: int, readme: str | os.PathLike[str] | None,
-              log: Callable[[Any], None]) -> Path:
+              log: Callable[[Any], None], peers: bool) -> Path:
     from caloquant._atomic import write_json_atomic, write_text_atomic
     from caloquant.resources import geant4_check_sample
     from caloquant.workflows.acceptance import check_simulator, render_markdown
@@ -60,7 +73,7 @@ def _run_demo(out: Path, count: int, seed: int, readme: str | os.PathLike[str] |
                                     seed=seed)
         step(f"validate GAN vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
              f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-gan/")
-        _precisions(out, count, seed, step)
+        _precisions(out, count, seed, step, peers and _peers_installed())
     from caloquant.workflows.bench.simulate import bench_simulate
     from caloquant.workflows.reporting import report
 
@@ -78,14 +91,15 @@ def _run_demo(out: Path, count: int, seed: int, readme: str | os.PathLike[str] |
     return out
 
 
-def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -> None:
-    """The shipped GAN on OpenVINO at fp16, bf16, int8 and the stored physics-tuned `auto` model, each paired
-    with fp32 on the same latents; the paper's precision ratios; a short benchmark of every engine."""
+def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None], peers: bool) -> None:
+    """The shipped GAN on OpenVINO at fp16, bf16, int8 and the stored physics-tuned `auto` model (and, with
+    ``peers``, paper A's TFLite fp16 and full-integer int8), each paired with fp32 on the same latents; the
+    paper's precision ratios; a short benchmark of every engine."""
     from caloquant._atomic import write_json_atomic
     from caloquant._logs import quiet_tool_logs
     from caloquant.models.io import load_generator
     from caloquant.models.shipped import default_generator_path, shipped_auto_model
-    from caloquant.precision import quantize, recipe_for
+    from caloquant.precision import FP16Config, ToolDefaultsConfig, quantize, recipe_for
     from caloquant.workflows.bench.precision import bench_precision
     from caloquant.workflows.generation import generate_to_file
     from caloquant.workflows.pairs import summarize_pairs
@@ -95,6 +109,12 @@ def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -
         gen = load_generator(default_generator_path())
         models = {p: quantize(gen, recipe_for(p), engine="openvino", out=out / "models" / p)
                   for p in ("fp16", "bf16", "int8")}
+        if peers:  # labelled engine-precision, as the results table names them
+            models["tflite-fp16"] = quantize(gen, FP16Config(), engine="tflite", out=out / "models" / "tflite-fp16")
+            models["tflite-int8"] = quantize(gen, ToolDefaultsConfig(), engine="tflite",
+                                             out=out / "models" / "tflite-int8")
+        else:
+            step("paper A's TFLite peers skipped: not installed (make peers)")
         auto = shipped_auto_model()
         if auto is not None:
             models["auto"] = auto
@@ -109,7 +129,8 @@ def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -
                                   voxel_classifier=False, seed=seed)
             samples.unlink()  # the paired numbers are kept; the showers are not needed
             p = m["paired"]
-            step(f"OpenVINO {precision} vs fp32 (paired): {'compatible' if m['compatible'] else 'INCOMPATIBLE'}; "
+            name = precision if precision.startswith("tflite") else f"OpenVINO {precision}"
+            step(f"{name} vs fp32 (paired): {'compatible' if m['compatible'] else 'INCOMPATIBLE'}; "
                  f"pixel-wise {p['pixelwise_abs_sum_gev']['value']:.3g} GeV per shower "
                  f"({100 * p['pixelwise_relative']['value']:.2g} %)")
         summary = summarize_pairs(pairs, seed=seed)
@@ -117,8 +138,10 @@ def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None]) -
         ratio = summary["ratios"].get("int8 / fp16")
         if ratio:
             step(f"pixel-wise int8 / fp16 = {ratio['value']:.3g} (paper A: TFLite 30, iLoT 12) -> precision-pairs.json")
-        configs = (("torch", "fp32", "caloquant"), ("openvino", "fp32", "caloquant"),
+        configs: tuple[tuple[str, str, str], ...] = (("torch", "fp32", "caloquant"), ("openvino", "fp32", "caloquant"),
                    ("openvino", "bf16", "caloquant"), ("openvino", "int8", "caloquant"))
+        if peers:
+            configs += (("tflite", "fp16", "caloquant"), ("tflite", "int8", "defaults"))
         extra = {("openvino", "auto", "caloquant auto (stored)"): auto} if auto is not None else None
         result = bench_precision(None, configs=configs, repeats=3, physics_count=0, model_dirs=extra)
         write_json_atomic(out / "bench-precision.json", result)
