@@ -138,6 +138,9 @@ def _precisions(out: Path, count: int, seed: int, step: Callable[[str], None], p
         ratio = summary["ratios"].get("int8 / fp16")
         if ratio:
             step(f"pixel-wise int8 / fp16 = {ratio['value']:.3g} (paper A: TFLite 30, iLoT 12) -> precision-pairs.json")
+        tflite = summary["ratios"].get("tflite-int8 / tflite-fp16")
+        if tflite:
+            step(f"pixel-wise TFLite int8 / TFLite fp16 = {tflite['value']:.3g} (paper A: 30)")
         configs: tuple[tuple[str, str, str], ...] = (("torch", "fp32", "caloquant"), ("openvino", "fp32", "caloquant"),
                    ("openvino", "bf16", "caloquant"), ("openvino", "int8", "caloquant"))
         if peers:

@@ -47,10 +47,11 @@ def summarize_pairs(validations: Mapping[str, str | os.PathLike[str]], *, seed: 
                      "mse_projections": m["mse_projections"]["all"]})
     by = {r["precision"]: r["pixelwise_abs_sum_gev"] for r in rows}
     ratios = {}
-    floats = ("fp16", "bf16", "tflite-fp16")  # paper A divides by TFLite's fp16
+    floats = ("fp16", "bf16", "tflite-fp16")  # paper A divides by TFLite's fp16; TFLite's int8 only by it
     for num in by:
         for den in floats:
-            if num != den and den in by and num not in floats:
+            peer_to_ours = num.startswith("tflite") and den != "tflite-fp16"
+            if num != den and den in by and num not in floats and not peer_to_ours:
                 ratios[f"{num} / {den}"] = _ratio(by[num], by[den])
     return metadata(seed=seed, extra={"kind": "precision pairs", "reference": "float32 (same latents)",
                                       "rows": rows, "ratios": ratios, "paper_ratios": PAPER_RATIOS,
