@@ -125,17 +125,17 @@ def test_inc_autotune_is_judged_by_our_physics(tmp_path: Path, monkeypatch) -> N
 
     torch.manual_seed(0)
     generator = Generator(GANConfig.tiny()).eval()
-    recipe = AccuracyControlConfig(validation_size=240, calibration_size=16, max_iterations=2, threads=1)
+    recipe = AccuracyControlConfig(validation_size=240, calibration_size=16, max_iterations=1, threads=1)
     quantize(generator, recipe, engine="inc-tf", out=tmp_path / "auto")
     meta = json.loads((tmp_path / "auto" / "caloquant.json").read_text())
     record = json.loads((tmp_path / "auto" / "inc_autotune.json").read_text())
     assert meta["engine"] == "inc-tf" and meta["recipe"]["method"] == "accuracy-control"
     assert record["float32_port"]["score"] < 0.05  # the port is PyTorch's model: the judge cannot tell them apart
-    assert 1 <= len(record["trials"]) <= 2 and record["trials"][0]["config"]["act_dtype"] == "int8"
+    assert len(record["trials"]) == 1 and record["trials"][0]["config"]["act_dtype"] == "int8"
     for trial in record["trials"]:  # INC's metric is our score's
         assert trial["metric"] == pytest.approx(1 / (1 + trial["score"]))
     chosen = meta["inc_autotune"]["chosen_trial"]
-    assert chosen in (1, 2) and meta["inc_autotune"]["met_goal"] == record["trials"][chosen - 1]["passed"]
+    assert chosen == 1 and meta["inc_autotune"]["met_goal"] == record["trials"][0]["passed"]
     showers = np.concatenate([s for s, _ in generate_batches(load_engine(tmp_path / "auto", threads=1), count=8,
                                                             seed=1, batch_size=8)])
     assert showers.shape == (8, 25, 25, 25) and np.isfinite(showers).all()
