@@ -21,7 +21,7 @@ import numpy as np
 
 from caloquant.errors import CaloquantError, PeerMissingError
 
-__all__ = ["INSTALL_HINT", "PeerWorker", "peers_python", "run_peer_command"]
+__all__ = ["INSTALL_HINT", "PeerWorker", "peers_available", "peers_python", "run_peer_command"]
 
 INSTALL_HINT = ("make peers  (builds .venv-peers from requirements/peers.txt: tensorflow 2.21, ai-edge-litert, "
                 "neural-compressor-tf; or set CALOQUANT_PEERS_PYTHON to a Python that has them)")
@@ -41,6 +41,15 @@ def peers_python() -> Path:
         if candidate.is_file():
             return candidate
     raise PeerMissingError(f"TFLite (the paper's peer) is not installed; install it with: {INSTALL_HINT}")
+
+
+def peers_available() -> bool:
+    """Whether the peers' environment is installed (for what runs them only where they are)."""
+    try:
+        peers_python()
+    except PeerMissingError:
+        return False
+    return True
 
 
 @functools.cache

@@ -25,17 +25,6 @@ def run_demo(out: str | os.PathLike[str], *, count: int = 2000, seed: int = 1,
         return _run_demo(Path(out), count, seed, readme, log, peers)
 
 
-def _peers_installed() -> bool:
-    from caloquant.engines.peer_process import peers_python
-    from caloquant.errors import PeerMissingError
-
-    try:
-        peers_python()
-    except PeerMissingError:
-        return False
-    return True
-
-
 def _run_demo(out: Path, count: int, seed: int, readme: str | os.PathLike[str] | None,
               log: Callable[[Any], None], peers: bool) -> Path:
     from caloquant._atomic import write_json_atomic, write_text_atomic
@@ -73,7 +62,9 @@ def _run_demo(out: Path, count: int, seed: int, readme: str | os.PathLike[str] |
                                     seed=seed)
         step(f"validate GAN vs Geant4: {'compatible' if metrics['compatible'] else 'INCOMPATIBLE'} "
              f"({metrics['n_incompatible']} of {len(metrics['quantities'])} quantities off) -> validate-gan/")
-        _precisions(out, count, seed, step, peers and _peers_installed())
+        from caloquant.engines.peer_process import peers_available
+
+        _precisions(out, count, seed, step, peers and peers_available())
     from caloquant.workflows.bench.simulate import bench_simulate
     from caloquant.workflows.reporting import report
 

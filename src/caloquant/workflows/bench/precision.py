@@ -47,14 +47,9 @@ _TOOL_NAMES = {("tflite", "caloquant"): "TFLite converter (LiteRT, XNNPACK)",
 
 def default_configs() -> tuple[tuple[str, str, str], ...]:
     """Every default config, with the TFLite peers where their environment is installed."""
-    from caloquant.engines.peer_process import peers_python
-    from caloquant.errors import PeerMissingError
+    from caloquant.engines.peer_process import peers_available
 
-    try:
-        peers_python()
-    except PeerMissingError:
-        return DEFAULT_CONFIGS
-    return DEFAULT_CONFIGS + PEER_CONFIGS
+    return DEFAULT_CONFIGS + PEER_CONFIGS if peers_available() else DEFAULT_CONFIGS
 
 
 def _tool_name(engine: str, precision: str, tool: str) -> str:
