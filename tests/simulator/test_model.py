@@ -6,6 +6,7 @@ import pytest
 from caloquant.errors import InputValueError
 from caloquant.geometry import ECAL
 from caloquant.simulator import CHUNK, check_energy_range, default_simulator, draw_energies, load_params
+from caloquant.simulator.fit_fluctuations import without_fluctuations
 from caloquant.simulator.lateral import cell_fraction_tables
 
 
@@ -70,7 +71,7 @@ def test_the_halo_widens_the_first_layers_and_an_empty_halo_changes_nothing() ->
 
     from caloquant.simulator import ShowerSimulator
 
-    base = replace(load_params(), halo_fraction=(-25.0, 0.0, 0.0, 0.0))
+    base = replace(without_fluctuations(load_params()), halo_fraction=(-25.0, 0.0, 0.0, 0.0))
     ep = np.full(200, 300.0)
     normals = np.random.default_rng(0).standard_normal((len(ep), 3))
     plain = ShowerSimulator(base).expected(ep, normals)
@@ -96,7 +97,7 @@ def test_soft_spots_move_cells_into_the_low_decades_and_keep_the_energy() -> Non
 
     from caloquant.simulator import ShowerSimulator
 
-    base = replace(load_params(), spot_gev=3e-4, spot_shape=1.5, spot_fraction=1.0)
+    base = replace(without_fluctuations(load_params()), spot_gev=3e-4, spot_shape=1.5, spot_fraction=1.0)
     ep = np.full(40, 300.0)
     mu = ShowerSimulator(base).expected(ep, np.random.default_rng(0).standard_normal((len(ep), 3)))
     one = ShowerSimulator(base).fluctuate(mu, np.random.default_rng(1))
@@ -117,7 +118,7 @@ def test_layer_noise_loosens_the_layers_and_is_off_by_default() -> None:
 
     from caloquant.simulator import ShowerSimulator
 
-    base = replace(load_params(), layer_sigma=(0.0, 0.0, 0.0))
+    base = replace(without_fluctuations(load_params()), layer_sigma=(0.0, 0.0, 0.0))
     assert not base.layer_noise
     ep = np.full(400, 300.0)
     normals = np.random.default_rng(0).standard_normal((len(ep), 3 + ECAL.n_layers))
@@ -133,7 +134,7 @@ def test_correlated_layer_noise_moves_neighbours_together() -> None:
 
     from caloquant.simulator import ShowerSimulator
 
-    base = replace(load_params(), layer_sigma=(0.3, 0.0, 0.0), layer_rho=0.0)
+    base = replace(without_fluctuations(load_params()), layer_sigma=(0.3, 0.0, 0.0), layer_rho=0.0)
     ep = np.full(2000, 300.0)
     normals = np.random.default_rng(1).standard_normal((len(ep), 3 + ECAL.n_layers))
     normals[:, :3] = 0.0  # the profile fixed: only the layer noise varies

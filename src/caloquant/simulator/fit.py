@@ -5,7 +5,8 @@ Three stages, each a least-squares or grid fit with common random numbers so the
 2. spot energy and shape against cell occupancy and the cell-energy spectrum (full simulation);
 3. longitudinal gamma-profile means, spreads and correlation, per-layer response, scale noise against
    the mean layer profile, per-event centroid and width distributions and the sampling-fraction spread.
-Stage 3 then runs again with the spot noise of stage 2 included.
+Stage 3 then runs again with the spot noise of stage 2 included, and the per-event fluctuations come last
+(`fit_fluctuations`: a copula of the layer energies, calibrated per layer against Geant4).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from caloquant.errors import InputValueError
 from caloquant.geometry import ECAL
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_spread, shape_numbers
+from caloquant.simulator.fit_fluctuations import fit_fluctuations, without_fluctuations
 from caloquant.simulator.model import ShowerSimulator
 from caloquant.simulator.params import LATERAL_PROFILES, MAX_PROFILE_EXPONENT, SimulatorParams, check_particle
 
@@ -294,7 +296,7 @@ def fit_simulator(
     """Fit all stages; deterministic for a given seed and target set."""
     check_particle(particle)
     say = progress or (lambda _msg: None)
-    p = start or SimulatorParams()
+    p = without_fluctuations(start or SimulatorParams())
     ep = targets.features.ep
     rng = np.random.default_rng(seed)
     normals = rng.standard_normal((len(ep), 3 + ECAL.n_layers))  # profile, scale, then the layer noise
@@ -308,10 +310,13 @@ def fit_simulator(
     p = _fit_spots(p, targets, ep[sub[:150]], seed)
     say("longitudinal profile with spot noise")
     p = _fit_longitudinal(p, targets, normals, noise, with_spots=True)
+    say("per-event fluctuations")
+    p = fit_fluctuations(p, targets.features, seed=seed, progress=say)
     lo, hi = float(np.floor(ep.min() / 10) * 10), float(np.ceil(ep.max() / 10) * 10)
     return replace(p, energy_range_gev=(lo, hi), particle=particle, provenance={
         "fitted_on": os.path.basename(targets.path), "showers": targets.slice_text,
         "n_showers": len(ep),
         "seed": seed,
-        "method": "caloquant fit-sim: lateral lsq, spot grid, longitudinal lsq with common random numbers",
+        "method": "caloquant fit-sim: lateral lsq, spot grid, longitudinal lsq with common random numbers, "
+                  "copula of the layer energies and per-layer calibration of the fluctuations",
     })

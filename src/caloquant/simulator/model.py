@@ -16,7 +16,7 @@ from scipy.special import gammaln
 from caloquant.contract import ZERO_BELOW_GEV, draw_energies
 from caloquant.geometry import ECAL, CalorimeterGeometry
 from caloquant.simulator.lateral import cell_fraction_tables, interpolate_maps
-from caloquant.simulator.params import SimulatorParams
+from caloquant.simulator.params import COPULA_GRID, SimulatorParams
 
 __all__ = ["CHUNK", "ShowerSimulator", "draw_energies"]
 
@@ -31,6 +31,27 @@ class ShowerSimulator:
         self.geometry = geometry
         self._t = geometry.silicon_depth_x0()
         self._tables = cell_fraction_tables(geometry)
+        if params.copula:
+            n_dim = geometry.n_layers + 1
+            self._mean = np.reshape(params.copula_mean, (n_dim, 3))
+            self._var = np.reshape(params.copula_var, (n_dim, 2))
+            self._chol = np.reshape(params.copula_chol, (n_dim, n_dim))
+            self._quantiles = np.reshape(params.copula_quantiles, (n_dim, len(COPULA_GRID)))
+        ones = np.ones(geometry.n_layers)
+        self._spot_scale = np.asarray(params.spot_scale or ones, dtype=np.float32)
+
+        self._jitter = np.asarray(params.centroid_jitter_mm or 0 * ones) / geometry.cell_size_mm
+        self._core_gain = np.asarray(params.core_gain or 0 * ones)
+        self._core_noise = np.asarray(params.core_noise or 0 * ones)
+        self._log_radius_scale = np.log(params.radius_scale or ones)
+
+    @property
+    def n_normals(self) -> int:
+        """Standard normals per shower that `expected` takes: the profile's (3 + the layer noise's 25, or the
+        copula's 26), then one per layer for the core noise and two for the centroid jitter when they are on."""
+        g = self.geometry.n_layers
+        n = g + 1 if self.params.copula else 3 + (g if self.params.layer_noise else 0)
+        return n + (g if self._core_noise.any() else 0) + (2 * g if self._jitter.any() else 0)
 
     # -- the three stages, exposed for fitting ------------------------------------------------------
     def longitudinal(self, ep: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +60,9 @@ class ShowerSimulator:
         ``normals`` is (n, 3) standard normals: two for (ln T, ln alpha), one for the scale; (n, 3 + L)
         adds one per layer for the independent layer noise (`SimulatorParams.layer_noise`).
         """
+        if self.params.copula:
+            layer, tmax, _ = self._copula_draw(ep, normals)
+            return layer, tmax
         p = self.params
         u = np.log(ep / 100.0)
         z1 = normals[:, 0]
@@ -65,8 +89,30 @@ class ShowerSimulator:
             layer = layer * np.exp(sigma * z - 0.5 * sigma**2)
         return layer, tmax
 
-    def lateral(self, ep: np.ndarray, tmax: np.ndarray) -> np.ndarray:
-        """Per-layer cell fractions (n, L, n_x * n_y) for the mixture of core, tail and halo profiles."""
+    def _copula_draw(self, ep: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Layer energies from the Gaussian copula, the depth of maximum, and each layer's correlated normal
+        score (n, L): the 25 shares are normalised so the sampling fraction is the copula's own; T scales
+        the mean T(u) by the event's longitudinal centroid over the mean profile's (tau keeps its meaning)."""
+        n_layers = self.geometry.n_layers
+        u = np.log(ep / 100.0)[:, None]
+        mean = self._mean[:, 0] + self._mean[:, 1] * u + self._mean[:, 2] * u**2
+        sd = np.sqrt(np.maximum(self._var[:, 0] + self._var[:, 1] * u, 1e-8))
+        score = normals[:, : n_layers + 1] @ self._chol.T
+        grid = np.asarray(COPULA_GRID)
+        marginal = np.stack([np.interp(score[:, j], grid, self._quantiles[j]) for j in range(n_layers + 1)], axis=1)
+        y = mean + sd * marginal
+        share = np.exp(y[:, :n_layers] - y[:, :n_layers].max(axis=1, keepdims=True))
+        layer = (ep * np.exp(y[:, n_layers]))[:, None] * share / share.sum(axis=1, keepdims=True)
+        mean_share = np.exp(mean[:, :n_layers])
+        centroid = (layer * self._t).sum(axis=1) / layer.sum(axis=1)
+        mean_centroid = (mean_share * self._t).sum(axis=1) / mean_share.sum(axis=1)
+        p = self.params
+        tmax = np.exp(p.lnT[0] + p.lnT[1] * u[:, 0]) * centroid / mean_centroid
+        return layer, tmax, score[:, :n_layers]
+
+    def lateral(self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None = None) -> np.ndarray:
+        """Per-layer cell fractions (n, L, n_x * n_y) for the mixture of core, tail and halo profiles;
+        ``core_shift`` (n, L) moves each layer's core fraction in logit."""
         p = self.params
         u = np.log(ep / 100.0)[:, None]
         tau = self._t[None, :] / tmax[:, None]
@@ -74,9 +120,10 @@ class ShowerSimulator:
         def poly(c: tuple[float, ...]) -> np.ndarray:
             return c[0] + c[1] * tau + c[2] * u + c[3] * tau**2
 
-        r_core = np.exp(poly(p.core_radius))
-        r_tail = np.exp(poly(p.tail_radius))
-        frac = (1.0 / (1.0 + np.exp(-poly(p.core_fraction))))[..., None].astype(np.float32)
+        r_core = np.exp(poly(p.core_radius) + self._log_radius_scale)
+        r_tail = np.exp(poly(p.tail_radius) + self._log_radius_scale)
+        logit = poly(p.core_fraction) + (0.0 if core_shift is None else core_shift)
+        frac = (1.0 / (1.0 + np.exp(-logit)))[..., None].astype(np.float32)
         maps = frac * interpolate_maps(r_core, self._tables) + (1 - frac) * interpolate_maps(r_tail, self._tables)
         halo = (1.0 / (1.0 + np.exp(-poly(p.halo_fraction))))[..., None].astype(np.float32)
         if halo.max() < 1e-9:  # a fit without the halo: skip the third map
@@ -84,11 +131,38 @@ class ShowerSimulator:
         return (1 - halo) * maps + halo * interpolate_maps(np.exp(poly(p.halo_radius)), self._tables)
 
     def expected(self, ep: np.ndarray, normals: np.ndarray) -> np.ndarray:
-        """Expected cell energies (n, x, y, L) before sampling fluctuations."""
-        layer, tmax = self.longitudinal(ep, normals)
-        maps = self.lateral(ep, tmax) * layer[..., None].astype(np.float32)
+        """Expected cell energies (n, x, y, L) before sampling fluctuations; ``normals`` (n, n_normals)."""
         g = self.geometry
-        return maps.reshape(len(ep), g.n_layers, g.n_x, g.n_y).transpose(0, 2, 3, 1)
+        core_shift = None
+        if self.params.copula:
+            layer, tmax, score = self._copula_draw(ep, normals)
+            core_shift = self._core_gain * score
+        else:
+            layer, tmax = self.longitudinal(ep, normals)
+        if self._core_noise.any():
+            start = g.n_layers + 1 if self.params.copula else 3 + (g.n_layers if self.params.layer_noise else 0)
+            noise = self._core_noise * normals[:, start : start + g.n_layers]
+            core_shift = noise if core_shift is None else core_shift + noise
+        maps = self.lateral(ep, tmax, core_shift).reshape(len(ep), g.n_layers, g.n_x, g.n_y)
+        if self._jitter.any():
+            maps = self._shift(maps, normals[:, -2 * g.n_layers:].reshape(len(ep), 2, g.n_layers))
+        maps = maps * layer[:, :, None, None].astype(np.float32)
+        return maps.transpose(0, 2, 3, 1)
+
+    def _shift(self, maps: np.ndarray, normals: np.ndarray) -> np.ndarray:
+        """Move each layer's map by a small random offset (first order in the offset): the centroid moves by
+        exactly the offset. Beyond about a fifth of a cell the core's neighbours would turn negative: they are
+        cut at zero, the map rescaled to its sum, and the centroid moves less. Offsets above half a cell are
+        clipped."""
+        d = np.clip(self._jitter * normals, -0.5, 0.5).astype(np.float32)[..., None, None]  # cells
+        grad = np.zeros_like(maps)
+        grad[:, :, 1:-1] = 0.5 * (maps[:, :, 2:] - maps[:, :, :-2])
+        out = maps - d[:, 0] * grad
+        grad[:, :, 1:-1] = 0.0
+        grad[:, :, :, 1:-1] = 0.5 * (maps[:, :, :, 2:] - maps[:, :, :, :-2])
+        out -= d[:, 1] * grad
+        np.maximum(out, 0.0, out=out)
+        return out * (maps.sum(axis=(2, 3), keepdims=True) / np.maximum(out.sum(axis=(2, 3), keepdims=True), 1e-30))
 
     def fluctuate(self, mu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Sampling fluctuations: Poisson-many spots of gamma-distributed energy per cell, of two kinds
@@ -103,8 +177,13 @@ class ShowerSimulator:
         rate_soft = (1.0 - p.spot_fraction) / p.soft_spot_gev
         rate = rate_hard + rate_soft
         # Cells whose chance of holding a spot is below 1e-7 stay empty: most of the calorimeter, skipped.
-        live = np.flatnonzero(flat > 1e-7 / rate)
-        n_spots = rng.poisson(flat[live] * np.float32(rate))
+        if p.spot_scale:  # spot sizes per layer (the last axis): counts scale inversely
+            expected_spots = (mu * (np.float32(rate) / self._spot_scale)).ravel()
+            live = np.flatnonzero(expected_spots > 1e-7)
+            n_spots = rng.poisson(expected_spots[live])
+        else:
+            live = np.flatnonzero(flat > 1e-7 / rate)
+            n_spots = rng.poisson(flat[live] * np.float32(rate))
         hit = np.flatnonzero(n_spots)
         n_hard = n_spots[hit]
         energy = np.zeros(flat.shape, dtype=np.float32)
@@ -113,10 +192,11 @@ class ShowerSimulator:
             n_hard = rng.binomial(n_hard, rate_hard / rate)
             kinds.append((p.soft_spot_gev, p.soft_spot_shape))
         counts = [n_hard, n_spots[hit] - n_hard]
+        size = self._spot_scale[live[hit] % mu.shape[-1]] if p.spot_scale else None
         for (spot_gev, shape), n in zip(kinds, counts, strict=False):
             some = np.flatnonzero(n)
-            energy[live[hit[some]]] += rng.standard_gamma(n[some] * shape, dtype=np.float32) * np.float32(
-                spot_gev / shape)
+            spots = rng.standard_gamma(n[some] * shape, dtype=np.float32) * np.float32(spot_gev / shape)
+            energy[live[hit[some]]] += spots if size is None else spots * size[some]
         energy[energy < ZERO_BELOW_GEV] = 0.0
         return energy.reshape(mu.shape)
 
@@ -124,9 +204,12 @@ class ShowerSimulator:
     def simulate_chunk(self, ep: np.ndarray, seed: int, chunk_index: int) -> np.ndarray:
         """Showers (n, 25, 25, 25) float32 GeV for primary energies ``ep``, from (seed, chunk_index)."""
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, chunk_index)))
-        normals = rng.standard_normal((len(ep), 3))
-        if self.params.layer_noise:  # drawn after the others: a fit without it draws the same showers
-            normals = np.concatenate([normals, rng.standard_normal((len(ep), self.geometry.n_layers))], axis=1)
+        if self.params.copula or self._jitter.any() or self._core_noise.any():
+            normals = rng.standard_normal((len(ep), self.n_normals))
+        else:  # the order older parameter files drew in: they still draw the same showers
+            normals = rng.standard_normal((len(ep), 3))
+            if self.params.layer_noise:
+                normals = np.concatenate([normals, rng.standard_normal((len(ep), self.geometry.n_layers))], axis=1)
         mu = self.expected(np.asarray(ep, dtype=np.float64), normals)
         return self.fluctuate(mu, rng)
 

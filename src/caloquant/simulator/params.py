@@ -20,6 +20,12 @@ PARTICLES = ("e-", "gamma")
 SHIPPED_PARAMS = {"e-": DEFAULT_PARAMS_FILE, "gamma": "fitted_params_gamma.json"}
 LATERAL_PROFILES = ("core_radius", "tail_radius", "core_fraction", "halo_radius", "halo_fraction")
 MAX_PROFILE_EXPONENT = 30.0
+COPULA_GRID = tuple(-3.5 + 7.0 * i / 100 for i in range(101))  # normal scores of the copula's marginal quantiles
+
+
+def _pairs(values: tuple[float, ...], row: int) -> list[tuple[float, float]]:
+    """Neighbouring values within each row of ``row`` numbers."""
+    return [(values[i], values[i + 1]) for i in range(len(values) - 1) if (i + 1) % row]
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,18 @@ class SimulatorParams:
     ``spot_fraction`` below 1, the rest of the energy goes into a second kind (``soft_spot_gev``,
     ``soft_spot_shape``): one gamma shape cannot give Geant4's cell-energy spectrum, the MIP peak near
     1e-4 GeV with its tail (docs/simulator.md).
+    Per-event fluctuations fitted on Geant4's own (all empty, i.e. off, in older files):
+    ``copula_*`` replace the gamma profile's draw by a Gaussian copula over the 25 log layer shares and the
+    log sampling fraction (means quadratic and variances linear in u, Geant4's correlation of normal scores
+    and its standardized marginals as quantiles on COPULA_GRID): two profile parameters tie the layers too
+    rigidly, independent noise too loosely, and the sampling fraction then varies 1.6x Geant4's.
+    ``spot_scale`` multiplies the spot sizes per layer (Geant4's hits per GeV differ by layer: the first and
+    last layers by 10-20 %), ``centroid_jitter_mm`` shifts each layer's map on its own (Geant4's layer
+    centroids vary 1.5x the smooth map's, uncorrelated from layer to layer), ``core_gain`` puts a layer's
+    excess energy into its core (in Geant4 a layer with more energy is narrower), ``core_noise`` moves each
+    layer's core share on its own (Geant4's layer widths vary 1.25x the smooth profile's), ``radius_scale``
+    stretches each layer's core and tail (the mean energy-weighted width per layer, which the mean map's
+    containments leave up to 10 % off).
     """
 
     lnT: tuple[float, float] = (2.15, 0.30)
@@ -67,6 +85,15 @@ class SimulatorParams:
     spot_fraction: float = 1.0
     soft_spot_gev: float = 1.0e-4
     soft_spot_shape: float = 1.0
+    copula_mean: tuple[float, ...] = ()
+    copula_var: tuple[float, ...] = ()
+    copula_chol: tuple[float, ...] = ()
+    copula_quantiles: tuple[float, ...] = ()
+    spot_scale: tuple[float, ...] = ()
+    centroid_jitter_mm: tuple[float, ...] = ()
+    core_gain: tuple[float, ...] = ()
+    core_noise: tuple[float, ...] = ()
+    radius_scale: tuple[float, ...] = ()
     energy_range_gev: tuple[float, float] = (100.0, 500.0)
     particle: str = "e-"
     geometry: str = field(default_factory=ECAL.summary_line)  # the calorimeter the fit saw
@@ -75,6 +102,10 @@ class SimulatorParams:
     @property
     def layer_noise(self) -> bool:
         return any(c != 0.0 for c in self.layer_sigma)
+
+    @property
+    def copula(self) -> bool:
+        return bool(self.copula_mean)
 
     def spot_variance_per_gev(self) -> float:
         """Variance of a cell's summed spot energy per GeV of its expected energy (compound Poisson:
@@ -104,6 +135,16 @@ class SimulatorParams:
         lengths = {"lnT": 2, "ln_alpha": 2, "scale_sigma": 2, "response": ECAL.n_layers,
                    "core_radius": 4, "tail_radius": 4, "core_fraction": 4, "halo_radius": 4, "halo_fraction": 4,
                    "layer_sigma": 3, "energy_range_gev": 2}
+        n_dim = ECAL.n_layers + 1
+        optional = {"copula_mean": 3 * n_dim, "copula_var": 2 * n_dim, "copula_chol": n_dim * n_dim,
+                    "copula_quantiles": n_dim * len(COPULA_GRID), "spot_scale": ECAL.n_layers,
+                    "centroid_jitter_mm": ECAL.n_layers, "core_gain": ECAL.n_layers,
+                    "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers}
+        for name, n in optional.items():
+            if len(getattr(self, name)) not in (0, n):
+                raise DataFormatError(f"{name}: expected {n} numbers or none, got {len(getattr(self, name))}")
+        if self.copula and not all(len(getattr(self, n)) for n in ("copula_var", "copula_chol", "copula_quantiles")):
+            raise DataFormatError("copula_mean given without copula_var, copula_chol and copula_quantiles")
         if self.particle not in PARTICLES:
             raise DataFormatError(f"particle {self.particle!r}: expected {' or '.join(PARTICLES)}")
         if self.geometry != ECAL.summary_line():
@@ -129,6 +170,12 @@ class SimulatorParams:
                   ("rho", -1 < self.rho < 1, "a correlation in (-1, 1)"),
                   ("layer_rho", -1 < self.layer_rho < 1, "a correlation in (-1, 1)"),
                   ("response", min(self.response) >= 0 < max(self.response), "zero or positive, not all zero"),
+                  ("spot_scale", min(self.spot_scale, default=1.0) > 0, "positive"),
+                  ("centroid_jitter_mm", min(self.centroid_jitter_mm, default=0.0) >= 0, "zero or positive"),
+                  ("core_noise", min(self.core_noise, default=0.0) >= 0, "zero or positive"),
+                  ("radius_scale", min(self.radius_scale, default=1.0) > 0, "positive"),
+                  ("copula_quantiles", all(b >= a for a, b in _pairs(self.copula_quantiles, len(COPULA_GRID))),
+                   "quantiles increasing along COPULA_GRID"),
                   ("energy_range_gev", 0 < self.energy_range_gev[0] < self.energy_range_gev[1], "0 < LO < HI"))
         for name, ok, expected in bounds:
             if not ok:

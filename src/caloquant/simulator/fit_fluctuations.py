@@ -1,0 +1,146 @@
+"""Fit the per-event fluctuations on Geant4's own (the last stage of `caloquant fit-sim`).
+
+The profile stages fit averages; a classifier looks at single showers. This stage takes the joint
+fluctuation of the layer energies straight from Geant4 (a Gaussian copula over the log layer shares and the
+log sampling fraction: Geant4's correlation of normal scores, its marginals as quantiles), then calibrates
+what the smooth maps and the spots cannot give by themselves against Geant4 per layer, simulating the fit
+showers a few times: the spot size per layer (hits per layer), a random shift of each layer's map (the
+spread of the layer centroids), the share of a layer's excess energy that goes into its core (the
+correlation of layer width and layer energy), the core share's own noise (the spread of the layer widths),
+a radius scale (the mean layer widths) and the copula's variances (each layer's spread after the
+spots and the normalisation of the shares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+from scipy.stats import rankdata
+
+from caloquant.contract import ZERO_BELOW_GEV
+from caloquant.physics.features import EventFeatures, extract_features
+from caloquant.physics.quantities import robust_spread
+from caloquant.simulator.model import ShowerSimulator
+from caloquant.simulator.params import COPULA_GRID, SimulatorParams
+
+__all__ = ["FLUCTUATION_FIELDS", "copula_fields", "fit_fluctuations", "without_fluctuations"]
+
+FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "spot_scale",
+                      "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale")
+_MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
+_PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
+_PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
+_MAX_CORE_NOISE = 1.0  # logit units: the core share of a layer then varies about 2x from event to event
+
+
+def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
+    """The profile model alone (what the earlier fit stages fit, and older parameter files hold)."""
+    empty: dict[str, Any] = dict.fromkeys(FLUCTUATION_FIELDS, ())
+    return replace(p, **empty)
+
+
+def _log_shares(f: EventFeatures) -> np.ndarray:
+    """(n, L + 1): log of each layer's share of the shower's energy, then the log sampling fraction (an empty
+    layer counts as one cell at the contract's cut)."""
+    layers = np.maximum(f.z_profile, ZERO_BELOW_GEV)
+    total = layers.sum(axis=1)
+    return np.concatenate([np.log(layers / total[:, None]), np.log(total / f.ep)[:, None]], axis=1)
+
+
+def copula_fields(f: EventFeatures, spot_variance_per_gev: float) -> dict[str, Any]:
+    """Means quadratic and variances linear in u = ln(Ep / 100 GeV), correlation of normal scores and
+    standardized marginal quantiles of the log shares; the spots' own variance (V / E per layer, V the
+    compound-Poisson variance per GeV) is taken out, since the simulator adds it back."""
+    u = np.log(f.ep / 100.0)
+    design = np.stack([np.ones_like(u), u, u**2], axis=1)
+    energies = np.concatenate([np.maximum(f.z_profile, ZERO_BELOW_GEV), f.total[:, None]], axis=1)
+    spot_var = np.minimum(spot_variance_per_gev / energies, 1.0)  # variance of log E the spots add
+    y = _log_shares(f) + 0.5 * spot_var  # E[log E] sits V / (2 E) below log of the expectation
+    mean, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ mean
+    var, *_ = np.linalg.lstsq(design[:, :2], resid**2 - spot_var, rcond=None)
+    sd = np.sqrt(np.maximum(design[:, :2] @ var, 1e-8))
+    standard = resid / sd
+    scores = ndtri((rankdata(standard, axis=0) - 0.5) / len(standard))
+    corr = np.corrcoef(scores.T)
+    w, q = np.linalg.eigh(corr)
+    corr = (q * np.maximum(w, 1e-4)) @ q.T
+    corr /= np.sqrt(np.outer(np.diag(corr), np.diag(corr)))
+    probs = ndtr(np.asarray(COPULA_GRID))
+    quantiles = np.quantile(standard, probs, axis=0).T / standard.std(axis=0)[:, None]
+    return {"copula_mean": tuple(map(float, mean.T.ravel())), "copula_var": tuple(map(float, var.T.ravel())),
+            "copula_chol": tuple(map(float, np.linalg.cholesky(corr).ravel())),
+            "copula_quantiles": tuple(map(float, np.maximum.accumulate(quantiles, axis=1).ravel()))}
+
+
+def _layer_numbers(f: EventFeatures) -> dict[str, np.ndarray]:
+    shares = _log_shares(f)
+    log_e = np.log(np.maximum(f.z_profile, ZERO_BELOW_GEV) / f.ep[:, None])
+    return {
+        "hits": f.layer_hits.mean(axis=0),
+        "spread": np.array([robust_spread(shares[:, j]) for j in range(shares.shape[1])]),
+        "centroid": np.sqrt((f.layer_cx.var(axis=0) + f.layer_cy.var(axis=0)) / 2),
+        "width": (f.layer_wx.mean(axis=0) + f.layer_wy.mean(axis=0)) / 2,
+        "width_spread": np.sqrt((f.layer_wx.var(axis=0) + f.layer_wy.var(axis=0)) / 2),
+        "width_energy": np.array([np.corrcoef(f.layer_wx[:, j], log_e[:, j])[0, 1] for j in range(log_e.shape[1])]),
+    }
+
+
+def fit_fluctuations(
+    p: SimulatorParams, f: EventFeatures, *, seed: int, passes: int = 8,
+    progress: Callable[[str], None] | None = None,
+) -> SimulatorParams:
+    """The copula from Geant4, then ``passes`` simulations of the fit showers' energies calibrating the
+    spot size, centroid jitter, core gain, core noise, radius scale and copula variances per layer. The
+    fourth pass probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation
+    and width spread sets the gain and the noise (a secant step per layer, refined in the passes after)."""
+    say = progress or (lambda _msg: None)
+    n_layers = f.z_profile.shape[1]
+    p = replace(p, **copula_fields(f, p.spot_variance_per_gev()))
+    target = _layer_numbers(f)
+    scale, jitter, gain = np.ones(n_layers), np.zeros(n_layers), np.zeros(n_layers)
+    noise, radius = np.zeros(n_layers), np.ones(n_layers)
+    var = np.reshape(p.copula_var, (n_layers + 1, 2))
+    response = width_per_logit = None
+    base: dict[str, np.ndarray] = {}
+    for i in range(passes):
+        probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
+        sim = ShowerSimulator(_with(p, scale, jitter, probe, noise, radius, var))
+        got = _layer_numbers(extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2)))
+        say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
+            f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
+            f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
+            f"{np.abs(got['width'] / target['width'] - 1).max():.1%}")
+        scale *= got["hits"] / target["hits"]  # fewer hits than Geant4: smaller, more spots
+        jitter = np.minimum(np.sqrt(np.maximum(jitter**2 + target["centroid"] ** 2 - got["centroid"] ** 2, 0.0)),
+                            _MAX_JITTER_MM)
+        var *= ((target["spread"] / got["spread"]) ** 2)[:, None]
+        radius *= target["width"] / got["width"]
+        if i == _PROBE_PASS - 1:
+            base = got
+        elif i == _PROBE_PASS:  # what the probe gain did to each layer's width-energy correlation and width spread
+            response = np.minimum(got["width_energy"] - base["width_energy"], -0.02) / _PROBE_GAIN
+            width_per_logit = np.maximum(got["width_spread"] ** 2 - base["width_spread"] ** 2,
+                                         0.01 * base["width_spread"] ** 2) / _PROBE_GAIN**2
+            gain = np.clip((target["width_energy"] - base["width_energy"]) / response, 0.0, 1.0)
+            noise = np.sqrt(np.clip((target["width_spread"] ** 2 - base["width_spread"] ** 2) / width_per_logit
+                                    - gain**2, 0.0, _MAX_CORE_NOISE**2))
+        elif i > _PROBE_PASS:
+            assert response is not None and width_per_logit is not None
+            gain = np.clip(gain + (target["width_energy"] - got["width_energy"]) / response, 0.0, 1.0)
+            noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
+                                    / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
+    return _with(p, scale, jitter, gain, noise, radius, var)
+
+
+def _with(p: SimulatorParams, scale: np.ndarray, jitter: np.ndarray, gain: np.ndarray, noise: np.ndarray,
+          radius: np.ndarray, var: np.ndarray) -> SimulatorParams:
+    def numbers(x: np.ndarray) -> tuple[float, ...]:
+        return tuple(map(float, np.ravel(x)))
+
+    return replace(p, spot_scale=numbers(scale), centroid_jitter_mm=numbers(jitter), core_gain=numbers(gain),
+                   core_noise=numbers(noise), radius_scale=numbers(radius), copula_var=numbers(var))

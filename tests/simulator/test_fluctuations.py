@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from caloquant.errors import DataFormatError
+from caloquant.geometry import ECAL
+from caloquant.physics.features import extract_features
+from caloquant.simulator import ShowerSimulator, load_params
+from caloquant.simulator.fit_fluctuations import copula_fields, fit_fluctuations, without_fluctuations
+from caloquant.simulator.params import SimulatorParams
+
+L = ECAL.n_layers
+
+
+@pytest.fixture(scope="module")
+def profile_only() -> SimulatorParams:
+    return without_fluctuations(load_params())
+
+
+@pytest.fixture(scope="module")
+def reference(profile_only: SimulatorParams):
+    """Showers of the profile model with independent layer noise: the copula must learn their joint law."""
+    ep = np.random.default_rng(3).uniform(100.0, 500.0, 1000)
+    return extract_features(ShowerSimulator(profile_only).iter_showers(ep, 3, threads=2))
+
+
+def _log_shares(layer: np.ndarray, ep: np.ndarray) -> np.ndarray:
+    layer = np.maximum(layer, 1e-12)
+    total = layer.sum(axis=1)
+    return np.concatenate([np.log(layer / total[:, None]), np.log(total / ep)[:, None]], axis=1)
+
+
+def test_the_copula_draws_the_reference_layer_energies_joint_law(profile_only, reference) -> None:
+    fields = copula_fields(reference, spot_variance_per_gev=0.0)
+    sim = ShowerSimulator(replace(profile_only, **fields))
+    ep = reference.ep
+    layer, tmax = sim.longitudinal(ep, np.random.default_rng(0).standard_normal((len(ep), L + 1)))
+    drawn, target = _log_shares(layer, ep), _log_shares(reference.z_profile, ep)
+    keep = slice(2, L + 1)  # the first two layers hold 1e-5 of the energy: their logs are the spots' noise
+    np.testing.assert_allclose(drawn.mean(axis=0)[keep], target.mean(axis=0)[keep], atol=0.03)
+    np.testing.assert_allclose(drawn.std(axis=0)[keep], target.std(axis=0)[keep], rtol=0.12)
+    corr_d, corr_t = np.corrcoef(drawn[:, keep].T), np.corrcoef(target[:, keep].T)
+    assert np.abs(corr_d - corr_t).mean() < 0.05  # the layers move together as in the reference (noise: 0.04)
+    assert np.all(tmax > 0) and np.corrcoef(tmax, (layer * np.arange(L)).sum(1) / layer.sum(1))[0, 1] > 0.9
+
+
+def test_the_jitter_moves_each_layer_centroid_by_its_offset(profile_only) -> None:
+    base = replace(profile_only, layer_sigma=(0.0, 0.0, 0.0))
+    sim = ShowerSimulator(replace(base, centroid_jitter_mm=(1.0,) * L))  # offsets = normals in mm
+    ep = np.full(8, 300.0)
+    still = ShowerSimulator(base).expected(ep, np.zeros((len(ep), 3)))
+    xc, yc = ECAL.cell_centres_mm()
+    narrow = slice(5, 21)  # wide maps reach the calorimeter's edge, where the first-order shift holds less
+
+    def moved_by(offsets: np.ndarray) -> np.ndarray:
+        normals = np.zeros((len(ep), sim.n_normals))
+        normals[:, -2 * L:] = offsets.reshape(len(ep), -1)
+        moved = sim.expected(ep, normals)
+        np.testing.assert_allclose(moved.sum(axis=(1, 2)), still.sum(axis=(1, 2)), rtol=1e-4)  # energy kept
+        def centre(m: np.ndarray, grid: np.ndarray, other: int) -> np.ndarray:
+            return np.einsum("nxl,x->nl", m.sum(axis=other), grid) / m.sum(axis=(1, 2))
+
+        shifts = [(centre(moved, grid, other) - centre(still, grid, other))[:, narrow]
+                  for grid, other in ((xc, 2), (yc, 1))]
+        return np.stack(shifts, axis=1)
+
+    small = np.random.default_rng(1).uniform(-0.3, 0.3, (len(ep), 2, L))
+    np.testing.assert_allclose(moved_by(small), small[..., narrow], atol=0.01)  # first order: exact
+    large = np.sign(small) * 1.5  # beyond, the core's neighbours run empty and the shift falls short
+    ratio = moved_by(large) / large[..., narrow]
+    assert ratio.min() > 0.4 and ratio.max() < 1.01
+
+
+def test_bigger_spots_in_a_layer_mean_fewer_hits_there_and_the_same_energy(profile_only) -> None:
+    scale = np.ones(L)
+    scale[10] = 3.0
+    ep = np.full(40, 300.0)
+    mu = ShowerSimulator(profile_only).expected(ep, np.random.default_rng(0).standard_normal((len(ep), 3)))
+    plain = ShowerSimulator(profile_only).fluctuate(mu, np.random.default_rng(1))
+    coarse = ShowerSimulator(replace(profile_only, spot_scale=tuple(scale))).fluctuate(mu, np.random.default_rng(1))
+    hits = lambda x, layer: (x[..., layer] > 0).sum()  # noqa: E731
+    assert hits(coarse, 10) < 0.8 * hits(plain, 10)
+    assert abs(hits(coarse, 12) / hits(plain, 12) - 1) < 0.03
+    np.testing.assert_allclose(coarse[..., 10].sum(), plain[..., 10].sum(), rtol=0.02)
+
+
+def test_the_calibration_passes_recover_spot_sizes_and_centroid_jitter(profile_only) -> None:
+    truth = replace(profile_only, centroid_jitter_mm=(0.6,) * L, spot_scale=(0.7,) * 12 + (1.4,) * 13)
+    ep = np.random.default_rng(4).uniform(100.0, 500.0, 768)
+    target = extract_features(ShowerSimulator(truth).iter_showers(ep, 4, threads=2))
+    fitted = fit_fluctuations(profile_only, target, seed=5, passes=4)
+    fitted.check()
+    got = extract_features(ShowerSimulator(fitted).iter_showers(ep, 6, threads=2))
+    hits = got.layer_hits.mean(axis=0) / target.layer_hits.mean(axis=0)
+    assert np.abs(hits[2:] - 1).max() < 0.06
+    assert np.median(fitted.spot_scale[13:]) / np.median(fitted.spot_scale[2:12]) == pytest.approx(2.0, rel=0.15)
+    mid = slice(5, 20)
+    spread = got.layer_cx.std(axis=0)[mid] / target.layer_cx.std(axis=0)[mid]
+    assert np.abs(spread - 1).mean() < 0.06 and 0.4 < np.median(fitted.centroid_jitter_mm[mid]) < 0.8
+    sf = lambda f: (f.total / f.ep).std()  # noqa: E731
+    assert sf(got) == pytest.approx(sf(target), rel=0.1)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"spot_scale": (1.0,) * 3}, "spot_scale: expected 25 numbers or none, got 3"),
+    ({"copula_mean": (0.0,) * 78}, "copula_mean given without"),
+    ({"centroid_jitter_mm": (-1.0,) * 25}, "centroid_jitter_mm"),
+])
+def test_malformed_fluctuation_parameters_are_refused_in_one_line(profile_only, change, message) -> None:
+    with pytest.raises(DataFormatError, match=message):
+        SimulatorParams.from_json({**profile_only.to_json(), **{k: list(v) for k, v in change.items()}})
