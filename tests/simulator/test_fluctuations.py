@@ -37,7 +37,7 @@ def test_the_copula_draws_the_reference_layer_energies_joint_law(profile_only, r
     fields = copula_fields(reference, spot_variance_per_gev=0.0)
     sim = ShowerSimulator(replace(profile_only, **fields))
     ep = reference.ep
-    layer, tmax = sim.longitudinal(ep, np.random.default_rng(0).standard_normal((len(ep), L + 1)))
+    layer, tmax = sim.longitudinal(ep, np.random.default_rng(0).standard_normal((len(ep), sim.n_normals)))
     drawn, target = _log_shares(layer, ep), _log_shares(reference.z_profile, ep)
     keep = slice(2, L + 1)  # the first two layers hold 1e-5 of the energy: their logs are the spots' noise
     np.testing.assert_allclose(drawn.mean(axis=0)[keep], target.mean(axis=0)[keep], atol=0.03)
@@ -106,7 +106,7 @@ def test_the_calibration_passes_recover_spot_sizes_and_centroid_jitter(profile_o
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"spot_scale": (1.0,) * 3}, "spot_scale: expected 25 numbers or none, got 3"),
-    ({"copula_mean": (0.0,) * 78}, "copula_mean given without"),
+    ({"copula_mean": (0.0,) * 286}, "copula_mean given without"),
     ({"centroid_jitter_mm": (-1.0,) * 25}, "centroid_jitter_mm"),
 ])
 def test_malformed_fluctuation_parameters_are_refused_in_one_line(profile_only, change, message) -> None:

@@ -116,16 +116,6 @@ def _centroid_width(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return c, w
 
 
-_LAGS = (1, 3)
-
-
-def _lag_correlation(x: np.ndarray, lag: int) -> np.ndarray:
-    """Correlation over events of column l with column l + lag, for every l (len: columns - lag)."""
-    a, b = x[:, :-lag], x[:, lag:]
-    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
-    return (a * b).mean(axis=0) / np.maximum(a.std(axis=0) * b.std(axis=0), 1e-30)
-
-
 def _relative_spread(x: np.ndarray) -> np.ndarray:
     """Per column: standard deviation over mean (the relative fluctuation of each layer's energy)."""
     return x.std(axis=0) / np.maximum(x.mean(axis=0), 1e-12)
@@ -215,15 +205,14 @@ def _fit_longitudinal(
     sel = [(ep >= lo) & (ep < hi) for lo, hi in _FIT_BINS]
     g_prof = [(f.z_profile[m] / ep[m, None]).mean(axis=0) for m in sel]
     g_spread = [_relative_spread(f.z_profile[m] / ep[m, None]) for m in sel]
-    g_lags = [[_lag_correlation(f.z_profile[m] / ep[m, None], lag) for lag in _LAGS] for m in sel]
     gc, gw = _centroid_width(f.z_profile)
     g_sf = f.total / ep
     names = ("lnT", "ln_alpha", "sigma_lnT", "sigma_ln_alpha", "rho", "kappa", "scale_sigma", "response",
-             "layer_sigma", "layer_rho")
-    lb = np.array([0.5, -1, 0.5, -1, 0.0, 0.0, -0.99, 1e-4, 0.0, -0.2] + [0.05] * 25 + [-1.0, -3.0, -3.0, 0.0])
-    ub = np.array([4.0, 1, 3.0, 1, 1.0, 1.0, 0.99, 1.0, 0.3, 0.2] + [20.0] * 25 + [1.0, 3.0, 3.0, 0.98])
+             "layer_sigma")
+    lb = np.array([0.5, -1, 0.5, -1, 0.0, 0.0, -0.99, 1e-4, 0.0, -0.2] + [0.05] * 25 + [-1.0, -3.0, -3.0])
+    ub = np.array([4.0, 1, 3.0, 1, 1.0, 1.0, 0.99, 1.0, 0.3, 0.2] + [20.0] * 25 + [1.0, 3.0, 3.0])
     if not p.layer_noise:  # start inside the region where the noise width has a gradient
-        p = replace(p, layer_sigma=(0.05, 0.0, 0.0), layer_rho=0.5)
+        p = replace(p, layer_sigma=(0.05, 0.0, 0.0))
 
     def residuals(q: SimulatorParams) -> np.ndarray:
         sim = ShowerSimulator(q)
@@ -234,7 +223,7 @@ def _fit_longitudinal(
         c, w = _centroid_width(np.maximum(layer, 0))
         sf = layer.sum(axis=1) / ep
         out = []
-        for m, gp, gs, gl in zip(sel, g_prof, g_spread, g_lags, strict=True):
+        for m, gp, gs in zip(sel, g_prof, g_spread, strict=True):
             sp = (layer[m] / ep[m, None]).mean(axis=0)
             frac = gp / gp.sum()
             wgt = np.sqrt(np.minimum(frac / 0.01, 1.0))
@@ -242,9 +231,6 @@ def _fit_longitudinal(
             # each layer's own spread, the first layers included: the per-event profile alone made layer
             # 0 vary 2.5x more than Geant4's and the maximum's layers 25 % less
             out.append((_relative_spread(layer[m] / ep[m, None]) - gs) / (0.05 * gs) * np.maximum(wgt, 0.3))
-            # and how neighbouring layers move together (correlation of layers l and l + 1, l + 3)
-            for lag, gcorr in zip(_LAGS, gl, strict=True):
-                out.append((_lag_correlation(layer[m] / ep[m, None], lag) - gcorr) / 0.03 * wgt[:-lag])
             out.append([(c[m].mean() - gc[m].mean()) / 0.02, (c[m].std() - gc[m].std()) / (0.03 * gc[m].std()),
                         (w[m].mean() - gw[m].mean()) / 0.02, (w[m].std() - gw[m].std()) / (0.03 * gw[m].std()),
                         (sf[m].mean() - g_sf[m].mean()) / (0.005 * g_sf[m].mean()),

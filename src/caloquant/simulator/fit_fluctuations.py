@@ -24,8 +24,8 @@ from scipy.stats import rankdata
 from caloquant.contract import ZERO_BELOW_GEV
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_spread
-from caloquant.simulator.model import ShowerSimulator
-from caloquant.simulator.params import COPULA_GRID, SimulatorParams
+from caloquant.simulator.model import ShowerSimulator, copula_design
+from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorParams
 
 __all__ = ["FLUCTUATION_FIELDS", "copula_fields", "fit_fluctuations", "without_fluctuations"]
 
@@ -34,7 +34,7 @@ FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quanti
 _MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
 _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
-_MAX_CORE_NOISE = 1.0  # logit units: the core share of a layer then varies about 2x from event to event
+_MAX_CORE_NOISE = 0.3  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
 
 
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
@@ -51,27 +51,49 @@ def _log_shares(f: EventFeatures) -> np.ndarray:
     return np.concatenate([np.log(layers / total[:, None]), np.log(total / f.ep)[:, None]], axis=1)
 
 
+def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
+    """(n, 2) normal scores of the longitudinal centroid and width (in layers) around their means in u; the
+    width's taken after its quadratic dependence on the centroid, so the two scores are nearly independent."""
+    share = np.exp(log_shares - log_shares.max(axis=1, keepdims=True))
+    share /= share.sum(axis=1, keepdims=True)
+    depth = np.arange(share.shape[1])
+    centroid = share @ depth
+    width = np.sqrt((share * (depth - centroid[:, None]) ** 2).sum(axis=1))
+
+    def normal_scores(x: np.ndarray) -> np.ndarray:
+        return ndtri((rankdata(x) - 0.5) / len(x))
+
+    def around_energy(x: np.ndarray) -> np.ndarray:
+        return x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+
+    g1 = normal_scores(around_energy(centroid))
+    g2 = around_energy(width)
+    g2 = normal_scores(g2 - np.polyval(np.polyfit(g1, g2, 2), g1))
+    return np.stack([g1, g2], axis=1)
+
+
 def copula_fields(f: EventFeatures, spot_variance_per_gev: float) -> dict[str, Any]:
-    """Means quadratic and variances linear in u = ln(Ep / 100 GeV), correlation of normal scores and
-    standardized marginal quantiles of the log shares; the spots' own variance (V / E per layer, V the
-    compound-Poisson variance per GeV) is taken out, since the simulator adds it back."""
+    """The copula of `model.copula_design`: log shares as curves in u and the two profile scores, residual
+    variances linear in u, correlation of normal scores and standardized marginal quantiles of the scores
+    and residuals; the spots' own variance (V / E per layer, V the compound-Poisson variance per GeV) is
+    taken out, since the simulator adds it back."""
     u = np.log(f.ep / 100.0)
-    design = np.stack([np.ones_like(u), u, u**2], axis=1)
     energies = np.concatenate([np.maximum(f.z_profile, ZERO_BELOW_GEV), f.total[:, None]], axis=1)
     spot_var = np.minimum(spot_variance_per_gev / energies, 1.0)  # variance of log E the spots add
     y = _log_shares(f) + 0.5 * spot_var  # E[log E] sits V / (2 E) below log of the expectation
+    scores = _profile_scores(y[:, :-1], copula_design(u, np.zeros((len(u), COPULA_SCORES)))[:, :3])
+    design = copula_design(u, scores)
     mean, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = y - design @ mean
     var, *_ = np.linalg.lstsq(design[:, :2], resid**2 - spot_var, rcond=None)
     sd = np.sqrt(np.maximum(design[:, :2] @ var, 1e-8))
-    standard = resid / sd
-    scores = ndtri((rankdata(standard, axis=0) - 0.5) / len(standard))
-    corr = np.corrcoef(scores.T)
+    standard = np.concatenate([scores, resid / sd], axis=1)
+    normal = ndtri((rankdata(standard, axis=0) - 0.5) / len(standard))
+    corr = np.corrcoef(normal.T)
     w, q = np.linalg.eigh(corr)
     corr = (q * np.maximum(w, 1e-4)) @ q.T
     corr /= np.sqrt(np.outer(np.diag(corr), np.diag(corr)))
-    probs = ndtr(np.asarray(COPULA_GRID))
-    quantiles = np.quantile(standard, probs, axis=0).T / standard.std(axis=0)[:, None]
+    quantiles = np.quantile(standard, ndtr(np.asarray(COPULA_GRID)), axis=0).T / standard.std(axis=0)[:, None]
     return {"copula_mean": tuple(map(float, mean.T.ravel())), "copula_var": tuple(map(float, var.T.ravel())),
             "copula_chol": tuple(map(float, np.linalg.cholesky(corr).ravel())),
             "copula_quantiles": tuple(map(float, np.maximum.accumulate(quantiles, axis=1).ravel()))}
@@ -102,6 +124,10 @@ def fit_fluctuations(
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev()))
     target = _layer_numbers(f)
+    # the gain is calibrated per standard deviation of each layer's log excess, stored per unit of it
+    u = np.log(f.ep / 100.0)
+    typical = copula_design(u, np.zeros((len(u), COPULA_SCORES))) @ np.reshape(p.copula_mean, (n_layers + 1, -1)).T
+    excess_sd = (_log_shares(f) - typical)[:, :n_layers].std(axis=0)
     scale, jitter, gain = np.ones(n_layers), np.zeros(n_layers), np.zeros(n_layers)
     noise, radius = np.zeros(n_layers), np.ones(n_layers)
     var = np.reshape(p.copula_var, (n_layers + 1, 2))
@@ -109,7 +135,7 @@ def fit_fluctuations(
     base: dict[str, np.ndarray] = {}
     for i in range(passes):
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
-        sim = ShowerSimulator(_with(p, scale, jitter, probe, noise, radius, var))
+        sim = ShowerSimulator(_with(p, scale, jitter, probe / excess_sd, noise, radius, var))
         got = _layer_numbers(extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2)))
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
@@ -134,7 +160,7 @@ def fit_fluctuations(
             gain = np.clip(gain + (target["width_energy"] - got["width_energy"]) / response, 0.0, 1.0)
             noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
                                     / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
-    return _with(p, scale, jitter, gain, noise, radius, var)
+    return _with(p, scale, jitter, gain / excess_sd, noise, radius, var)
 
 
 def _with(p: SimulatorParams, scale: np.ndarray, jitter: np.ndarray, gain: np.ndarray, noise: np.ndarray,

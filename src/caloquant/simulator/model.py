@@ -16,11 +16,20 @@ from scipy.special import gammaln
 from caloquant.contract import ZERO_BELOW_GEV, draw_energies
 from caloquant.geometry import ECAL, CalorimeterGeometry
 from caloquant.simulator.lateral import cell_fraction_tables, interpolate_maps
-from caloquant.simulator.params import COPULA_GRID, SimulatorParams
+from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorParams
 
-__all__ = ["CHUNK", "ShowerSimulator", "draw_energies"]
+__all__ = ["CHUNK", "ShowerSimulator", "copula_design", "draw_energies"]
 
 CHUNK = 256
+
+
+def copula_design(u: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Terms the copula's log layer shares are curves of (n, COPULA_TERMS): energy (1, u, u^2), then the
+    centroid score g1 and the width score g2 (g1, g1^2 - 1, g1 u, g1^3 - 3 g1, g2, g2^2 - 1, g1 g2, g2 u):
+    the share of a layer near the maximum rises and falls as the shower moves through it."""
+    g1, g2 = scores[:, 0], scores[:, 1]
+    return np.stack([np.ones_like(u), u, u**2, g1, g1**2 - 1, g1 * u, g1**3 - 3 * g1, g2, g2**2 - 1, g1 * g2,
+                     g2 * u], axis=1)
 
 
 class ShowerSimulator:
@@ -33,10 +42,10 @@ class ShowerSimulator:
         self._tables = cell_fraction_tables(geometry)
         if params.copula:
             n_dim = geometry.n_layers + 1
-            self._mean = np.reshape(params.copula_mean, (n_dim, 3))
+            self._mean = np.reshape(params.copula_mean, (n_dim, -1))
             self._var = np.reshape(params.copula_var, (n_dim, 2))
-            self._chol = np.reshape(params.copula_chol, (n_dim, n_dim))
-            self._quantiles = np.reshape(params.copula_quantiles, (n_dim, len(COPULA_GRID)))
+            self._chol = np.reshape(params.copula_chol, (n_dim + COPULA_SCORES, n_dim + COPULA_SCORES))
+            self._quantiles = np.reshape(params.copula_quantiles, (n_dim + COPULA_SCORES, len(COPULA_GRID)))
         ones = np.ones(geometry.n_layers)
         self._spot_scale = np.asarray(params.spot_scale or ones, dtype=np.float32)
 
@@ -48,9 +57,9 @@ class ShowerSimulator:
     @property
     def n_normals(self) -> int:
         """Standard normals per shower that `expected` takes: the profile's (3 + the layer noise's 25, or the
-        copula's 26), then one per layer for the core noise and two for the centroid jitter when they are on."""
+        copula's 28), then one per layer for the core noise and two for the centroid jitter when they are on."""
         g = self.geometry.n_layers
-        n = g + 1 if self.params.copula else 3 + (g if self.params.layer_noise else 0)
+        n = g + 1 + COPULA_SCORES if self.params.copula else 3 + (g if self.params.layer_noise else 0)
         return n + (g if self._core_noise.any() else 0) + (2 * g if self._jitter.any() else 0)
 
     # -- the three stages, exposed for fitting ------------------------------------------------------
@@ -90,25 +99,28 @@ class ShowerSimulator:
         return layer, tmax
 
     def _copula_draw(self, ep: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Layer energies from the Gaussian copula, the depth of maximum, and each layer's correlated normal
-        score (n, L): the 25 shares are normalised so the sampling fraction is the copula's own; T scales
-        the mean T(u) by the event's longitudinal centroid over the mean profile's (tau keeps its meaning)."""
+        """Layer energies from the copula, the depth of maximum, and each layer's log excess over the typical
+        profile at its energy (n, L): the 25 shares are normalised so the sampling fraction is the copula's
+        own; T scales the mean T(u) by the event's longitudinal centroid over the typical profile's (tau keeps
+        its meaning)."""
         n_layers = self.geometry.n_layers
-        u = np.log(ep / 100.0)[:, None]
-        mean = self._mean[:, 0] + self._mean[:, 1] * u + self._mean[:, 2] * u**2
-        sd = np.sqrt(np.maximum(self._var[:, 0] + self._var[:, 1] * u, 1e-8))
-        score = normals[:, : n_layers + 1] @ self._chol.T
+        n_dim = n_layers + 1 + COPULA_SCORES
+        u = np.log(ep / 100.0)
+        score = normals[:, :n_dim] @ self._chol.T
         grid = np.asarray(COPULA_GRID)
-        marginal = np.stack([np.interp(score[:, j], grid, self._quantiles[j]) for j in range(n_layers + 1)], axis=1)
-        y = mean + sd * marginal
+        marginal = np.stack([np.interp(score[:, j], grid, self._quantiles[j]) for j in range(n_dim)], axis=1)
+        mean = copula_design(u, marginal[:, :COPULA_SCORES]) @ self._mean.T
+        sd = np.sqrt(np.maximum(self._var[:, 0] + self._var[:, 1] * u[:, None], 1e-8))
+        y = mean + sd * marginal[:, COPULA_SCORES:]
         share = np.exp(y[:, :n_layers] - y[:, :n_layers].max(axis=1, keepdims=True))
         layer = (ep * np.exp(y[:, n_layers]))[:, None] * share / share.sum(axis=1, keepdims=True)
-        mean_share = np.exp(mean[:, :n_layers])
+        log_typical = copula_design(u, np.zeros((len(u), COPULA_SCORES))) @ self._mean[:n_layers].T
+        typical = np.exp(log_typical - log_typical.max(axis=1, keepdims=True))
         centroid = (layer * self._t).sum(axis=1) / layer.sum(axis=1)
-        mean_centroid = (mean_share * self._t).sum(axis=1) / mean_share.sum(axis=1)
+        mean_centroid = (typical * self._t).sum(axis=1) / typical.sum(axis=1)
         p = self.params
-        tmax = np.exp(p.lnT[0] + p.lnT[1] * u[:, 0]) * centroid / mean_centroid
-        return layer, tmax, score[:, :n_layers]
+        tmax = np.exp(p.lnT[0] + p.lnT[1] * u) * centroid / mean_centroid
+        return layer, tmax, y[:, :n_layers] - log_typical
 
     def lateral(self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None = None) -> np.ndarray:
         """Per-layer cell fractions (n, L, n_x * n_y) for the mixture of core, tail and halo profiles;
@@ -135,12 +147,12 @@ class ShowerSimulator:
         g = self.geometry
         core_shift = None
         if self.params.copula:
-            layer, tmax, score = self._copula_draw(ep, normals)
-            core_shift = self._core_gain * score
+            layer, tmax, excess = self._copula_draw(ep, normals)
+            core_shift = self._core_gain * excess
         else:
             layer, tmax = self.longitudinal(ep, normals)
         if self._core_noise.any():
-            start = g.n_layers + 1 if self.params.copula else 3 + (g.n_layers if self.params.layer_noise else 0)
+            start = self.n_normals - g.n_layers - (2 * g.n_layers if self._jitter.any() else 0)
             noise = self._core_noise * normals[:, start : start + g.n_layers]
             core_shift = noise if core_shift is None else core_shift + noise
         maps = self.lateral(ep, tmax, core_shift).reshape(len(ep), g.n_layers, g.n_x, g.n_y)

@@ -20,6 +20,8 @@ PARTICLES = ("e-", "gamma")
 SHIPPED_PARAMS = {"e-": DEFAULT_PARAMS_FILE, "gamma": "fitted_params_gamma.json"}
 LATERAL_PROFILES = ("core_radius", "tail_radius", "core_fraction", "halo_radius", "halo_fraction")
 MAX_PROFILE_EXPONENT = 30.0
+COPULA_SCORES = 2  # the copula's profile scores: the longitudinal centroid and width (normal scores)
+COPULA_TERMS = 11  # columns of model.copula_design: 1, u, u^2 and curves in the two scores
 COPULA_GRID = tuple(-3.5 + 7.0 * i / 100 for i in range(101))  # normal scores of the copula's marginal quantiles
 
 
@@ -52,14 +54,16 @@ class SimulatorParams:
     ``soft_spot_shape``): one gamma shape cannot give Geant4's cell-energy spectrum, the MIP peak near
     1e-4 GeV with its tail (docs/simulator.md).
     Per-event fluctuations fitted on Geant4's own (all empty, i.e. off, in older files):
-    ``copula_*`` replace the gamma profile's draw by a Gaussian copula over the 25 log layer shares and the
-    log sampling fraction (means quadratic and variances linear in u, Geant4's correlation of normal scores
-    and its standardized marginals as quantiles on COPULA_GRID): two profile parameters tie the layers too
-    rigidly, independent noise too loosely, and the sampling fraction then varies 1.6x Geant4's.
+    ``copula_*`` replace the gamma profile's draw by a Gaussian copula: two profile scores (the longitudinal
+    centroid and width) and the residuals of the 25 log layer shares and the log sampling fraction around
+    curves in u and the scores (`model.copula_design`; variances linear in u), with Geant4's correlation
+    of normal scores and its standardized marginals as quantiles on COPULA_GRID: two profile parameters tie
+    the layers too rigidly, independent noise too loosely, and the sampling fraction then varies 1.6x
+    Geant4's; a layer's share curves with the shower's depth, which a copula alone draws as a straight line.
     ``spot_scale`` multiplies the spot sizes per layer (Geant4's hits per GeV differ by layer: the first and
     last layers by 10-20 %), ``centroid_jitter_mm`` shifts each layer's map on its own (Geant4's layer
     centroids vary 1.5x the smooth map's, uncorrelated from layer to layer), ``core_gain`` puts a layer's
-    excess energy into its core (in Geant4 a layer with more energy is narrower), ``core_noise`` moves each
+    excess energy into its core (logit per unit of log excess over the typical profile) (in Geant4 a layer with more energy is narrower), ``core_noise`` moves each
     layer's core share on its own (Geant4's layer widths vary 1.25x the smooth profile's), ``radius_scale``
     stretches each layer's core and tail (the mean energy-weighted width per layer, which the mean map's
     containments leave up to 10 % off).
@@ -136,8 +140,9 @@ class SimulatorParams:
                    "core_radius": 4, "tail_radius": 4, "core_fraction": 4, "halo_radius": 4, "halo_fraction": 4,
                    "layer_sigma": 3, "energy_range_gev": 2}
         n_dim = ECAL.n_layers + 1
-        optional = {"copula_mean": 3 * n_dim, "copula_var": 2 * n_dim, "copula_chol": n_dim * n_dim,
-                    "copula_quantiles": n_dim * len(COPULA_GRID), "spot_scale": ECAL.n_layers,
+        n_copula = n_dim + COPULA_SCORES
+        optional = {"copula_mean": COPULA_TERMS * n_dim, "copula_var": 2 * n_dim, "copula_chol": n_copula**2,
+                    "copula_quantiles": n_copula * len(COPULA_GRID), "spot_scale": ECAL.n_layers,
                     "centroid_jitter_mm": ECAL.n_layers, "core_gain": ECAL.n_layers,
                     "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers}
         for name, n in optional.items():
