@@ -48,19 +48,21 @@ class ShowerSimulator:
             self._quantiles = np.reshape(params.copula_quantiles, (n_dim + COPULA_SCORES, len(COPULA_GRID)))
         ones = np.ones(geometry.n_layers)
         self._spot_scale = np.asarray(params.spot_scale or ones, dtype=np.float32)
-
         self._jitter = np.asarray(params.centroid_jitter_mm or 0 * ones) / geometry.cell_size_mm
         self._core_gain = np.asarray(params.core_gain or 0 * ones)
         self._core_noise = np.asarray(params.core_noise or 0 * ones)
         self._log_radius_scale = np.log(params.radius_scale or ones)
+        g = geometry.n_layers
+        sizes = {"profile": g + 1 + COPULA_SCORES if params.copula else 3 + (g if params.layer_noise else 0),
+                 "core_noise": g if self._core_noise.any() else 0, "jitter": 2 * g if self._jitter.any() else 0}
+        stops = np.cumsum(list(sizes.values()))
+        self._normals = {k: slice(int(stop - n), int(stop)) for (k, n), stop in zip(sizes.items(), stops, strict=True)}
 
     @property
     def n_normals(self) -> int:
         """Standard normals per shower that `expected` takes: the profile's (3 + the layer noise's 25, or the
         copula's 28), then one per layer for the core noise and two for the centroid jitter when they are on."""
-        g = self.geometry.n_layers
-        n = g + 1 + COPULA_SCORES if self.params.copula else 3 + (g if self.params.layer_noise else 0)
-        return n + (g if self._core_noise.any() else 0) + (2 * g if self._jitter.any() else 0)
+        return self._normals["jitter"].stop
 
     # -- the three stages, exposed for fitting ------------------------------------------------------
     def longitudinal(self, ep: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,12 +154,11 @@ class ShowerSimulator:
         else:
             layer, tmax = self.longitudinal(ep, normals)
         if self._core_noise.any():
-            start = self.n_normals - g.n_layers - (2 * g.n_layers if self._jitter.any() else 0)
-            noise = self._core_noise * normals[:, start : start + g.n_layers]
+            noise = self._core_noise * normals[:, self._normals["core_noise"]]
             core_shift = noise if core_shift is None else core_shift + noise
         maps = self.lateral(ep, tmax, core_shift).reshape(len(ep), g.n_layers, g.n_x, g.n_y)
         if self._jitter.any():
-            maps = self._shift(maps, normals[:, -2 * g.n_layers:].reshape(len(ep), 2, g.n_layers))
+            maps = self._shift(maps, normals[:, self._normals["jitter"]].reshape(len(ep), 2, g.n_layers))
         maps = maps * layer[:, :, None, None].astype(np.float32)
         return maps.transpose(0, 2, 3, 1)
 
@@ -216,7 +217,7 @@ class ShowerSimulator:
     def simulate_chunk(self, ep: np.ndarray, seed: int, chunk_index: int) -> np.ndarray:
         """Showers (n, 25, 25, 25) float32 GeV for primary energies ``ep``, from (seed, chunk_index)."""
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, chunk_index)))
-        if self.params.copula or self._jitter.any() or self._core_noise.any():
+        if self.n_normals > 3 + (self.geometry.n_layers if self.params.layer_noise else 0):
             normals = rng.standard_normal((len(ep), self.n_normals))
         else:  # the order older parameter files drew in: they still draw the same showers
             normals = rng.standard_normal((len(ep), 3))

@@ -63,10 +63,10 @@ class SimulatorParams:
     ``spot_scale`` multiplies the spot sizes per layer (Geant4's hits per GeV differ by layer: the first and
     last layers by 10-20 %), ``centroid_jitter_mm`` shifts each layer's map on its own (Geant4's layer
     centroids vary 1.5x the smooth map's, uncorrelated from layer to layer), ``core_gain`` puts a layer's
-    excess energy into its core (logit per unit of log excess over the typical profile) (in Geant4 a layer with more energy is narrower), ``core_noise`` moves each
-    layer's core share on its own (Geant4's layer widths vary 1.25x the smooth profile's), ``radius_scale``
-    stretches each layer's core and tail (the mean energy-weighted width per layer, which the mean map's
-    containments leave up to 10 % off).
+    excess energy into its core (in Geant4 a layer with more energy is narrower; logit per unit of log
+    excess over the typical profile), ``core_noise`` moves each layer's core share on its own (Geant4's
+    layer widths vary 1.25x the smooth profile's), ``radius_scale`` stretches each layer's core and tail
+    (the mean energy-weighted width per layer, which the mean map's containments leave up to 10 % off).
     """
 
     lnT: tuple[float, float] = (2.15, 0.30)
