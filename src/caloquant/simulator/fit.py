@@ -165,6 +165,7 @@ def _fit_lateral(p: SimulatorParams, t: FitTargets, normals: np.ndarray, ep: np.
     layer_w = {b: t.mean_maps[b].sum(axis=(0, 1)) / t.mean_maps[b].sum() for b in _LAT_BINS}
 
     target_rms = {b: _layer_rms(t.mean_maps[b]) for b in _LAT_BINS}
+    tau_deepest = float(ECAL.silicon_depth_x0()[-1] / np.exp(p.lnT[0] + p.lnT[1] * np.log(ep.min() / 100.0)))
 
     def residuals(q: SimulatorParams) -> np.ndarray:
         sim = ShowerSimulator(q)
@@ -183,6 +184,10 @@ def _fit_lateral(p: SimulatorParams, t: FitTargets, normals: np.ndarray, ep: np.
         # a soft wall keeps every profile's exponent inside what the parameter check accepts
         excess = [max(0.0, w - 0.9 * MAX_PROFILE_EXPONENT) for w in q.profile_exponents().values()]
         out.append(100.0 * np.asarray(excess))
+        # and the halo's share falling with depth all through the calorimeter: left free, the photon refit put
+        # a halo back into the last layers (their centroids then varied 3x Geant4's)
+        c = q.halo_fraction
+        out.append([100.0 * max(0.0, c[1] + 2 * c[3] * tau_deepest)])
         return np.concatenate(out)
 
     if max(p.halo_fraction[0] + p.halo_fraction[1] * x for x in (0.0, 1.0)) < -15:  # no halo yet: seed one

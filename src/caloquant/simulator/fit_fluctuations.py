@@ -23,7 +23,7 @@ from scipy.stats import rankdata
 
 from caloquant.contract import ZERO_BELOW_GEV
 from caloquant.physics.features import EventFeatures, extract_features
-from caloquant.physics.quantities import robust_spread
+from caloquant.physics.quantities import robust_width
 from caloquant.simulator.model import ShowerSimulator, copula_design
 from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorParams
 
@@ -100,14 +100,21 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float) -> dict[str, A
 
 
 def _layer_numbers(f: EventFeatures) -> dict[str, np.ndarray]:
+    """What the passes calibrate, per layer; medians and interquartile widths where a few odd showers would
+    pull a mean (a photon that converts late leaves a few stray hits far off axis in the first layers)."""
     shares = _log_shares(f)
     log_e = np.log(np.maximum(f.z_profile, ZERO_BELOW_GEV) / f.ep[:, None])
+
+    def per_layer(x: np.ndarray) -> np.ndarray:
+        return np.array([robust_width(x[:, j]) for j in range(x.shape[1])])
+
+    both = np.concatenate([f.layer_wx, f.layer_wy])
     return {
         "hits": f.layer_hits.mean(axis=0),
-        "spread": np.array([robust_spread(shares[:, j]) for j in range(shares.shape[1])]),
-        "centroid": np.sqrt((f.layer_cx.var(axis=0) + f.layer_cy.var(axis=0)) / 2),
-        "width": (f.layer_wx.mean(axis=0) + f.layer_wy.mean(axis=0)) / 2,
-        "width_spread": np.sqrt((f.layer_wx.var(axis=0) + f.layer_wy.var(axis=0)) / 2),
+        "spread": per_layer(shares),
+        "centroid": per_layer(np.concatenate([f.layer_cx, f.layer_cy])),
+        "width": np.median(both, axis=0),
+        "width_spread": per_layer(both),
         "width_energy": np.array([np.corrcoef(f.layer_wx[:, j], log_e[:, j])[0, 1] for j in range(log_e.shape[1])]),
     }
 
