@@ -168,14 +168,12 @@ class ShowerSimulator:
         cut at zero, the map rescaled to its sum, and the centroid moves less. Offsets above half a cell are
         clipped."""
         d = np.clip(self._jitter * normals, -0.5, 0.5).astype(np.float32)[..., None, None]  # cells
-        grad = np.zeros_like(maps)
-        grad[:, :, 1:-1] = 0.5 * (maps[:, :, 2:] - maps[:, :, :-2])
-        out = maps - d[:, 0] * grad
-        grad[:, :, 1:-1] = 0.0
-        grad[:, :, :, 1:-1] = 0.5 * (maps[:, :, :, 2:] - maps[:, :, :, :-2])
-        out -= d[:, 1] * grad
+        out = maps.copy()
+        out[:, :, 1:-1] -= (0.5 * d[:, 0]) * (maps[:, :, 2:] - maps[:, :, :-2])
+        out[:, :, :, 1:-1] -= (0.5 * d[:, 1]) * (maps[:, :, :, 2:] - maps[:, :, :, :-2])
         np.maximum(out, 0.0, out=out)
-        return out * (maps.sum(axis=(2, 3), keepdims=True) / np.maximum(out.sum(axis=(2, 3), keepdims=True), 1e-30))
+        out *= maps.sum(axis=(2, 3), keepdims=True) / np.maximum(out.sum(axis=(2, 3), keepdims=True), 1e-30)
+        return out
 
     def fluctuate(self, mu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Sampling fluctuations: Poisson-many spots of gamma-distributed energy per cell, of two kinds
@@ -198,18 +196,19 @@ class ShowerSimulator:
             live = np.flatnonzero(flat > 1e-7 / rate)
             n_spots = rng.poisson(flat[live] * np.float32(rate))
         hit = np.flatnonzero(n_spots)
-        n_hard = n_spots[hit]
+        cells, total = live[hit], n_spots[hit]
+        n_hard = total
         energy = np.zeros(flat.shape, dtype=np.float32)
         kinds = [(p.spot_gev, p.spot_shape)]
         if rate_soft > 0:
             n_hard = rng.binomial(n_hard, rate_hard / rate)
             kinds.append((p.soft_spot_gev, p.soft_spot_shape))
-        counts = [n_hard, n_spots[hit] - n_hard]
-        size = self._spot_scale[live[hit] % mu.shape[-1]] if p.spot_scale else None
+        counts = [n_hard, total - n_hard]
+        size = self._spot_scale[cells % mu.shape[-1]] if p.spot_scale else None
         for (spot_gev, shape), n in zip(kinds, counts, strict=False):
             some = np.flatnonzero(n)
             spots = rng.standard_gamma(n[some] * shape, dtype=np.float32) * np.float32(spot_gev / shape)
-            energy[live[hit[some]]] += spots if size is None else spots * size[some]
+            energy[cells[some]] += spots if size is None else spots * size[some]
         energy[energy < ZERO_BELOW_GEV] = 0.0
         return energy.reshape(mu.shape)
 
