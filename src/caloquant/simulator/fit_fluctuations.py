@@ -115,8 +115,14 @@ def _layer_numbers(f: EventFeatures) -> dict[str, np.ndarray]:
         "centroid": per_layer(np.concatenate([f.layer_cx, f.layer_cy])),
         "width": np.median(both, axis=0),
         "width_spread": per_layer(both),
-        "width_energy": np.array([np.corrcoef(f.layer_wx[:, j], log_e[:, j])[0, 1] for j in range(log_e.shape[1])]),
+        "width_energy": np.nan_to_num([np.corrcoef(f.layer_wx[:, j], log_e[:, j])[0, 1]
+                                       for j in range(log_e.shape[1])]),  # a constant layer: no correlation
     }
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b per layer, 1 where the layer has nothing to compare (an empty layer moves no parameter)."""
+    return np.where((a > 0) & (b > 0), a / np.where(b > 0, b, 1.0), 1.0)
 
 
 def fit_fluctuations(
@@ -148,11 +154,11 @@ def fit_fluctuations(
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
             f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
             f"{np.abs(got['width'] / target['width'] - 1).max():.1%}")
-        scale *= got["hits"] / target["hits"]  # fewer hits than Geant4: smaller, more spots
+        scale *= _ratio(got["hits"], target["hits"])  # fewer hits than Geant4: smaller, more spots
         jitter = np.minimum(np.sqrt(np.maximum(jitter**2 + target["centroid"] ** 2 - got["centroid"] ** 2, 0.0)),
                             _MAX_JITTER_MM)
-        var *= ((target["spread"] / got["spread"]) ** 2)[:, None]
-        radius *= target["width"] / got["width"]
+        var *= (_ratio(target["spread"], got["spread"]) ** 2)[:, None]
+        radius *= _ratio(target["width"], got["width"])
         if i == _PROBE_PASS - 1:
             base = got
         elif i == _PROBE_PASS:  # what the probe gain did to each layer's width-energy correlation and width spread

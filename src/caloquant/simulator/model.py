@@ -69,7 +69,8 @@ class ShowerSimulator:
         """Expected silicon energy per layer (n, L) and the depth of shower maximum T (n,) in X0.
 
         ``normals`` is (n, 3) standard normals: two for (ln T, ln alpha), one for the scale; (n, 3 + L)
-        adds one per layer for the independent layer noise (`SimulatorParams.layer_noise`).
+        adds one per layer for the independent layer noise (`SimulatorParams.layer_noise`); with a copula
+        (`SimulatorParams.copula`) the first L + 3 drive it instead.
         """
         if self.params.copula:
             layer, tmax, _ = self._copula_draw(ep, normals)
