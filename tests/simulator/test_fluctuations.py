@@ -118,10 +118,8 @@ def test_malformed_fluctuation_parameters_are_refused_in_one_line(profile_only, 
 @pytest.mark.parametrize("particle", ["e-", "gamma"])
 def test_the_shipped_fits_have_a_halo_that_fades_with_depth_and_layer_fluctuations(particle) -> None:
     p = load_params(particle=particle)
-    u_low = np.log(p.energy_range_gev[0] / 100.0)
-    tau_deepest = ECAL.silicon_depth_x0()[-1] / np.exp(p.lnT[0] + p.lnT[1] * u_low)
     c = p.halo_fraction
-    assert c[1] + 2 * c[3] * tau_deepest <= 1e-6  # fit-sim's wall: no halo coming back in the last layers
+    assert c[1] + 2 * c[3] * p.deepest_tau() <= 1e-6  # fit-sim's wall: no halo coming back in the last layers
     assert p.copula and len(p.spot_scale) == len(p.core_gain) == L
     ep = np.random.default_rng(2).uniform(100.0, 500.0, 512)
     showers = extract_features(ShowerSimulator(p).iter_showers(ep, 2, threads=2))

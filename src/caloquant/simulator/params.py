@@ -203,13 +203,18 @@ class SimulatorParams:
                                       f"the calorimeter (at most {MAX_PROFILE_EXPONENT:g}: beyond, the profile is no "
                                       "longer a shower)")
 
+    def deepest_tau(self) -> float:
+        """The largest relative depth tau = t / T the calorimeter holds: its last silicon over the shallowest
+        mean shower maximum in the energy range."""
+        u = [math.log(e / 100.0) for e in self.energy_range_gev]
+        t_max = [math.exp(min(self.lnT[0] + self.lnT[1] * x, 700.0)) for x in u]
+        return float(ECAL.silicon_depth_x0()[-1]) / min(t_max)
+
     def profile_exponents(self) -> dict[str, float]:
         """Largest |polynomial| of each lateral profile over the depths and energies the calorimeter sees
         (the fit keeps them below MAX_PROFILE_EXPONENT, the check refuses files beyond it)."""
         u = [math.log(e / 100.0) for e in self.energy_range_gev]
-        t_max = [math.exp(min(self.lnT[0] + self.lnT[1] * x, 700.0)) for x in u]
-        tau_max = float(ECAL.silicon_depth_x0()[-1]) / min(t_max)
-        taus = [tau_max * i / 20 for i in range(21)]
+        taus = [self.deepest_tau() * i / 20 for i in range(21)]
         return {name: max(abs(c[0] + c[1] * tau + c[2] * x + c[3] * tau**2) for tau in taus for x in u)
                 for name in LATERAL_PROFILES for c in (getattr(self, name),)}
 
