@@ -52,6 +52,7 @@ class ShowerSimulator:
         self._core_gain = np.asarray(params.core_gain or 0 * ones)
         self._core_noise = np.asarray(params.core_noise or 0 * ones)
         self._log_radius_scale = np.log(params.radius_scale or ones)
+        self._depth_power = np.asarray(params.lateral_depth_power or ones)
         g = geometry.n_layers
         sizes = {"profile": g + 1 + COPULA_SCORES if params.copula else 3 + (g if params.layer_noise else 0),
                  "core_noise": g if self._core_noise.any() else 0, "jitter": 2 * g if self._jitter.any() else 0}
@@ -127,10 +128,11 @@ class ShowerSimulator:
 
     def lateral(self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None = None) -> np.ndarray:
         """Per-layer cell fractions (n, L, n_x * n_y) for the mixture of core, tail and halo profiles;
+        ``tmax`` the depth of maximum (n,), or per layer (n, L) the depth each layer's shape follows;
         ``core_shift`` (n, L) moves each layer's core fraction in logit."""
         p = self.params
         u = np.log(ep / 100.0)[:, None]
-        tau = self._t[None, :] / tmax[:, None]
+        tau = self._t[None, :] / (tmax[:, None] if tmax.ndim == 1 else tmax)
 
         def poly(c: tuple[float, ...]) -> np.ndarray:
             return c[0] + c[1] * tau + c[2] * u + c[3] * tau**2
@@ -157,6 +159,9 @@ class ShowerSimulator:
         if self._core_noise.any():
             noise = self._core_noise * normals[:, self._normals["core_noise"]]
             core_shift = noise if core_shift is None else core_shift + noise
+        if (self._depth_power != 1).any():  # each layer's shape follows the shower's own depth by its power
+            typical = np.exp(self.params.lnT[0] + self.params.lnT[1] * np.log(ep / 100.0))[:, None]
+            tmax = typical * (tmax[:, None] / typical) ** self._depth_power
         maps = self.lateral(ep, tmax, core_shift).reshape(len(ep), g.n_layers, g.n_x, g.n_y)
         if self._jitter.any():
             maps = self._shift(maps, normals[:, self._normals["jitter"]].reshape(len(ep), 2, g.n_layers))

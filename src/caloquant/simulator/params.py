@@ -66,7 +66,11 @@ class SimulatorParams:
     excess energy into its core (in Geant4 a layer with more energy is narrower; logit per unit of log
     excess over the typical profile), ``core_noise`` moves each layer's core share on its own (Geant4's
     layer widths vary 1.25x the smooth profile's), ``radius_scale`` stretches each layer's core and tail
-    (the mean energy-weighted width per layer, which the mean map's containments leave up to 10 % off).
+    (the mean energy-weighted width per layer, which the mean map's containments leave up to 10 % off),
+    ``lateral_depth_power`` sets how far each layer's lateral shape follows the shower's own depth of maximum:
+    its tau is t / (T(u) (T / T(u))^k), k = 1 (the default) the profile's tau. In Geant4 a late shower's
+    layers before and around its maximum have fewer hit cells at a given layer energy, as tau says, but its
+    last layers have as many or more: their spread follows the depth in the calorimeter, not the shower's.
     """
 
     lnT: tuple[float, float] = (2.15, 0.30)
@@ -98,6 +102,7 @@ class SimulatorParams:
     core_gain: tuple[float, ...] = ()
     core_noise: tuple[float, ...] = ()
     radius_scale: tuple[float, ...] = ()
+    lateral_depth_power: tuple[float, ...] = ()
     energy_range_gev: tuple[float, float] = (100.0, 500.0)
     particle: str = "e-"
     geometry: str = field(default_factory=ECAL.summary_line)  # the calorimeter the fit saw
@@ -144,7 +149,8 @@ class SimulatorParams:
         optional = {"copula_mean": COPULA_TERMS * n_dim, "copula_var": 2 * n_dim, "copula_chol": n_copula**2,
                     "copula_quantiles": n_copula * len(COPULA_GRID), "spot_scale": ECAL.n_layers,
                     "centroid_jitter_mm": ECAL.n_layers, "core_gain": ECAL.n_layers,
-                    "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers}
+                    "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers,
+                    "lateral_depth_power": ECAL.n_layers}
         for name, n in optional.items():
             if len(getattr(self, name)) not in (0, n):
                 raise DataFormatError(f"{name}: expected {n} numbers or none, got {len(getattr(self, name))}")
