@@ -14,7 +14,7 @@ import numpy as np
 
 from caloquant.geometry import ECAL, CalorimeterGeometry
 
-__all__ = ["R_GRID_MM", "cell_fraction_tables", "interpolate_maps"]
+__all__ = ["R_GRID_MM", "cell_fraction_tables", "interpolate_maps", "interpolation_weights"]
 
 R_GRID_MM = np.geomspace(0.2, 400.0, 160)
 _NODES = 128
@@ -46,10 +46,17 @@ def cell_fraction_tables(geometry: CalorimeterGeometry = ECAL) -> np.ndarray:
     return tables.astype(np.float32)
 
 
-def interpolate_maps(radius_mm: np.ndarray, tables: np.ndarray) -> np.ndarray:
-    """Cell fractions for arbitrary radii, linear in log R between grid points: shape radius.shape + (cells,)."""
+def interpolation_weights(radius_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where arbitrary radii fall on R_GRID_MM, linear in log R: the lower grid index i and the weight w of
+    index i + 1 (the profile's cell fractions are (1 - w) tables[i] + w tables[i + 1])."""
     logr = np.log(np.clip(radius_mm, R_GRID_MM[0], R_GRID_MM[-1]))
     pos = (logr - np.log(R_GRID_MM[0])) / (np.log(R_GRID_MM[-1]) - np.log(R_GRID_MM[0])) * (len(R_GRID_MM) - 1)
     i0 = np.minimum(pos.astype(np.int64), len(R_GRID_MM) - 2)
-    w = (pos - i0).astype(np.float32)[..., None]
+    return i0, pos - i0
+
+
+def interpolate_maps(radius_mm: np.ndarray, tables: np.ndarray) -> np.ndarray:
+    """Cell fractions for arbitrary radii: shape radius.shape + (cells,)."""
+    i0, w = interpolation_weights(radius_mm)
+    w = w.astype(np.float32)[..., None]
     return tables[i0] * (1 - w) + tables[i0 + 1] * w
