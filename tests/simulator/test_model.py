@@ -8,6 +8,7 @@ from caloquant.geometry import ECAL
 from caloquant.simulator import CHUNK, check_energy_range, default_simulator, draw_energies, load_params
 from caloquant.simulator.fit_fluctuations import without_fluctuations
 from caloquant.simulator.lateral import cell_fraction_tables
+from caloquant.simulator.model import poisson_hits
 
 
 def test_seeded_simulation_is_reproducible_and_thread_independent() -> None:
@@ -19,6 +20,24 @@ def test_seeded_simulation_is_reproducible_and_thread_independent() -> None:
     assert a.shape == (len(ep), *ECAL.shape) and a.dtype == np.float32
     c = sim.simulate(ep[:10], 6, threads=1)
     assert not np.array_equal(a[:10], c)
+
+
+@pytest.mark.parametrize("mean", [2e-4, 0.05, 0.7, 1.0, 4.0, 60.0])
+def test_the_cell_counts_are_exactly_poisson(mean: float) -> None:
+    """The sampler splits at mean 1 and draws the rare nonzero cells apart: each side must keep Poisson's law
+    (counts of 0, 1, 2 and 3 and the mean within 4 standard errors of 400 000 draws)."""
+    from scipy.stats import poisson
+
+    n = 400_000
+    lam = np.full(n, mean, dtype=np.float32)
+    cells, counts = poisson_hits(lam, np.random.default_rng(11))
+    draws = np.zeros(n, dtype=np.int64)
+    draws[cells] = counts
+    assert np.all(counts >= 1) and len(np.unique(cells)) == len(cells)
+    for k in range(4):
+        expected = poisson.pmf(k, float(lam[0]))
+        assert abs((draws == k).mean() - expected) <= 4 * np.sqrt(expected * (1 - expected) / n) + 1e-9, k
+    assert abs(draws.mean() - float(lam[0])) <= 4 * np.sqrt(float(lam[0]) / n)
 
 
 def test_energies_follow_the_generator_contract() -> None:
