@@ -80,6 +80,17 @@ def test_a_layer_of_depth_power_zero_keeps_its_shape_whatever_the_shower_depth()
     assert shape_spread(1.0)[20] > 0.01  # the default: a late shower's last layers are narrower
 
 
+def test_the_copula_never_draws_a_layer_share_beyond_what_the_reference_showed(profile_only, reference) -> None:
+    fields = copula_fields(reference, profile_only.spot_variance_per_gev())
+    bounds = np.reshape(fields["copula_bounds"], (L + 1, 2))
+    sim = ShowerSimulator(replace(profile_only, **fields))
+    ep = np.random.default_rng(9).uniform(100.0, 500.0, 20_000)
+    layer, _ = sim.longitudinal(ep, 1.5 * np.random.default_rng(9).standard_normal((len(ep), sim.n_normals)))
+    log_sf = np.log(layer.sum(axis=1) / ep)  # normalised shares: the sampling fraction is the bounded draw's
+    assert bounds[L, 0] - 1e-9 <= log_sf.min() and log_sf.max() <= bounds[L, 1] + 1e-9
+    assert np.all(bounds[:, 0] < bounds[:, 1])
+
+
 def test_the_jitter_moves_each_layer_centroid_by_its_offset(profile_only) -> None:
     base = replace(profile_only, layer_sigma=(0.0, 0.0, 0.0))
     sim = ShowerSimulator(replace(base, centroid_jitter_mm=(1.0,) * L))  # offsets = normals in mm
@@ -141,6 +152,7 @@ def test_the_calibration_passes_recover_spot_sizes_and_centroid_jitter(profile_o
     ({"spot_scale": (1.0,) * 3}, "spot_scale: expected 25 numbers or none, got 3"),
     ({"copula_mean": (0.0,) * 286}, "copula_mean given without"),
     ({"centroid_jitter_mm": (-1.0,) * 25}, "centroid_jitter_mm"),
+    ({"copula_bounds": (1.0, 0.0) * 26}, r"copula_bounds .*: expected \(lowest, highest\) pairs"),
 ])
 def test_malformed_fluctuation_parameters_are_refused_in_one_line(profile_only, change, message) -> None:
     with pytest.raises(DataFormatError, match=message):

@@ -29,7 +29,7 @@ from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorPara
 
 __all__ = ["FLUCTUATION_FIELDS", "copula_fields", "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
 
-FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "spot_scale",
+FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "spot_scale",
                       "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale", "lateral_depth_power")
 _MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
 _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
@@ -80,8 +80,8 @@ def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
 def copula_fields(f: EventFeatures, spot_variance_per_gev: float) -> dict[str, Any]:
     """The copula of `model.copula_design`: log shares as curves in u and the two profile scores, residual
     variances linear in u, correlation of normal scores and standardized marginal quantiles of the scores
-    and residuals; the spots' own variance (V / E per layer, V the compound-Poisson variance per GeV) is
-    taken out, since the simulator adds it back."""
+    and residuals, the range of each log share; the spots' own variance (V / E per layer, V the
+    compound-Poisson variance per GeV) is taken out, since the simulator adds it back."""
     u = np.log(f.ep / 100.0)
     energies = np.concatenate([np.maximum(f.z_profile, ZERO_BELOW_GEV), f.total[:, None]], axis=1)
     spot_var = np.minimum(spot_variance_per_gev / energies, 1.0)  # variance of log E the spots add
@@ -109,7 +109,8 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float) -> dict[str, A
     quantiles = np.quantile(standard, ndtr(np.asarray(COPULA_GRID)), axis=0).T / standard.std(axis=0)[:, None]
     return {"copula_mean": tuple(map(float, mean.T.ravel())), "copula_var": tuple(map(float, var.T.ravel())),
             "copula_chol": tuple(map(float, np.linalg.cholesky(corr).ravel())),
-            "copula_quantiles": tuple(map(float, np.maximum.accumulate(quantiles, axis=1).ravel()))}
+            "copula_quantiles": tuple(map(float, np.maximum.accumulate(quantiles, axis=1).ravel())),
+            "copula_bounds": tuple(map(float, np.stack([y.min(axis=0), y.max(axis=0)], axis=1).ravel()))}
 
 
 def _layer_numbers(f: EventFeatures) -> dict[str, np.ndarray]:

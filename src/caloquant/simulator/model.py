@@ -92,6 +92,8 @@ class ShowerSimulator:
             self._var = np.reshape(params.copula_var, (n_dim, 2))
             self._chol = np.reshape(params.copula_chol, (n_dim + COPULA_SCORES, n_dim + COPULA_SCORES))
             self._quantiles = np.reshape(params.copula_quantiles, (n_dim + COPULA_SCORES, len(COPULA_GRID)))
+            bounds = np.reshape(params.copula_bounds or (-np.inf, np.inf) * n_dim, (n_dim, 2))
+            self._lowest, self._highest = bounds[:, 0], bounds[:, 1]
         ones = np.ones(geometry.n_layers)
         self._spot_scale = np.asarray(params.spot_scale or ones, dtype=np.float32)
         self._jitter = np.asarray(params.centroid_jitter_mm or 0 * ones) / geometry.cell_size_mm
@@ -161,7 +163,7 @@ class ShowerSimulator:
         marginal = np.stack([np.interp(score[:, j], grid, self._quantiles[j]) for j in range(n_dim)], axis=1)
         mean = copula_design(u, marginal[:, :COPULA_SCORES]) @ self._mean.T
         sd = np.sqrt(np.maximum(self._var[:, 0] + self._var[:, 1] * u[:, None], 1e-8))
-        y = mean + sd * marginal[:, COPULA_SCORES:]
+        y = np.clip(mean + sd * marginal[:, COPULA_SCORES:], self._lowest, self._highest)
         share = np.exp(y[:, :n_layers] - y[:, :n_layers].max(axis=1, keepdims=True))
         layer = (ep * np.exp(y[:, n_layers]))[:, None] * share / share.sum(axis=1, keepdims=True)
         log_typical = copula_design(u, np.zeros((len(u), COPULA_SCORES))) @ self._mean[:n_layers].T

@@ -57,7 +57,9 @@ class SimulatorParams:
     ``copula_*`` replace the gamma profile's draw by a Gaussian copula: two profile scores (the longitudinal
     centroid and width) and the residuals of the 25 log layer shares and the log sampling fraction around
     curves in u and the scores (`model.copula_design`; variances linear in u), with Geant4's correlation
-    of normal scores and its standardized marginals as quantiles on COPULA_GRID: two profile parameters tie
+    of normal scores and its standardized marginals as quantiles on COPULA_GRID, each log share kept within
+    the lowest and highest Geant4 showed in the fit (``copula_bounds``, pairs; the standardized tails times a
+    layer's spread otherwise reached 30x Geant4's largest layer-3 share of a photon): two profile parameters tie
     the layers too rigidly, independent noise too loosely, and the sampling fraction then varies 1.6x
     Geant4's; a layer's share curves with the shower's depth, which a copula alone draws as a straight line.
     ``spot_scale`` multiplies the spot sizes per layer (Geant4's hits per GeV differ by layer: the first and
@@ -97,6 +99,7 @@ class SimulatorParams:
     copula_var: tuple[float, ...] = ()
     copula_chol: tuple[float, ...] = ()
     copula_quantiles: tuple[float, ...] = ()
+    copula_bounds: tuple[float, ...] = ()
     spot_scale: tuple[float, ...] = ()
     centroid_jitter_mm: tuple[float, ...] = ()
     core_gain: tuple[float, ...] = ()
@@ -147,7 +150,8 @@ class SimulatorParams:
         n_dim = ECAL.n_layers + 1
         n_copula = n_dim + COPULA_SCORES
         optional = {"copula_mean": COPULA_TERMS * n_dim, "copula_var": 2 * n_dim, "copula_chol": n_copula**2,
-                    "copula_quantiles": n_copula * len(COPULA_GRID), "spot_scale": ECAL.n_layers,
+                    "copula_quantiles": n_copula * len(COPULA_GRID), "copula_bounds": 2 * n_dim,
+                    "spot_scale": ECAL.n_layers,
                     "centroid_jitter_mm": ECAL.n_layers, "core_gain": ECAL.n_layers,
                     "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers,
                     "lateral_depth_power": ECAL.n_layers}
@@ -187,6 +191,8 @@ class SimulatorParams:
                   ("radius_scale", min(self.radius_scale, default=1.0) > 0, "positive"),
                   ("copula_quantiles", all(b >= a for a, b in _pairs(self.copula_quantiles, len(COPULA_GRID))),
                    "quantiles increasing along COPULA_GRID"),
+                  ("copula_bounds", all(b >= a for a, b in zip(self.copula_bounds[::2], self.copula_bounds[1::2],
+                                                                strict=True)), "(lowest, highest) pairs"),
                   ("energy_range_gev", 0 < self.energy_range_gev[0] < self.energy_range_gev[1], "0 < LO < HI"))
         for name, ok, expected in bounds:
             if not ok:
