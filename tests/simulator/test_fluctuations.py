@@ -51,19 +51,24 @@ def test_the_copula_draws_the_reference_layer_energies_joint_law(profile_only, r
 def test_the_copula_takes_the_spots_noise_out_of_the_layer_correlations(profile_only, reference) -> None:
     """The spots add independent noise to each layer, which the simulator adds again: the copula fitted with
     the spots' true variance gives back the reference's correlations of the faint first layers, without it
-    they come out weaker (measured: within 0.01 from layer 2 on and 0.10 low between layers 1 and 2, where the
-    spots are most of the variance; not deconvolved: 0.06-0.21 low)."""
+    they come out weaker. Rank correlations (a few showers leave layer 1 empty); measured on three seeds:
+    neighbouring layers 0-5 off by 0.05-0.06 on average (0.11-0.16 between layers 0-1 and 1-2, within 0.05
+    beyond), not deconvolved 0.10-0.12, always too low."""
+    from scipy.stats import spearmanr
+
     ep = reference.ep
 
-    def neighbour_correlations(spot_variance: float) -> np.ndarray:
-        sim = ShowerSimulator(replace(profile_only, **copula_fields(reference, spot_variance)))
-        f = extract_features(sim.iter_showers(ep, 7, threads=2))
-        return np.diag(np.corrcoef(_log_shares(f.z_profile, ep)[:, 1:6].T), 1)
+    def neighbour_correlations(z: np.ndarray) -> np.ndarray:
+        return np.diag(spearmanr(z[:, :6]).statistic, 1)
 
-    target = np.diag(np.corrcoef(_log_shares(reference.z_profile, ep)[:, 1:6].T), 1)
-    deconvolved, raw = neighbour_correlations(profile_only.spot_variance_per_gev()), neighbour_correlations(0.0)
-    assert np.abs(deconvolved - target).mean() < 0.5 * np.abs(raw - target).mean()
-    assert (raw < target).all()
+    def simulated(spot_variance: float) -> np.ndarray:
+        sim = ShowerSimulator(replace(profile_only, **copula_fields(reference, spot_variance)))
+        return neighbour_correlations(extract_features(sim.iter_showers(ep, 7, threads=2)).z_profile)
+
+    target = neighbour_correlations(reference.z_profile)
+    deconvolved, raw = simulated(profile_only.spot_variance_per_gev()), simulated(0.0)
+    assert np.abs(deconvolved - target).mean() < 0.7 * np.abs(raw - target).mean()
+    assert (raw < target).all() and np.abs(deconvolved - target)[2:].max() < 0.05
 
 
 def test_a_layer_of_depth_power_zero_keeps_its_shape_whatever_the_shower_depth() -> None:
