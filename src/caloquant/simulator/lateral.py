@@ -14,7 +14,7 @@ import numpy as np
 
 from caloquant.geometry import ECAL, CalorimeterGeometry
 
-__all__ = ["R_GRID_MM", "cell_fraction_tables", "interpolate_maps", "interpolation_weights"]
+__all__ = ["R_GRID_MM", "cell_fraction_tables", "interpolation_weights"]
 
 R_GRID_MM = np.geomspace(0.2, 400.0, 160)
 _NODES = 128
@@ -53,10 +53,3 @@ def interpolation_weights(radius_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray
     pos = (logr - np.log(R_GRID_MM[0])) / (np.log(R_GRID_MM[-1]) - np.log(R_GRID_MM[0])) * (len(R_GRID_MM) - 1)
     i0 = np.minimum(pos.astype(np.int64), len(R_GRID_MM) - 2)
     return i0, pos - i0
-
-
-def interpolate_maps(radius_mm: np.ndarray, tables: np.ndarray) -> np.ndarray:
-    """Cell fractions for arbitrary radii: shape radius.shape + (cells,)."""
-    i0, w = interpolation_weights(radius_mm)
-    w = w.astype(np.float32)[..., None]
-    return tables[i0] * (1 - w) + tables[i0 + 1] * w

@@ -36,11 +36,11 @@ def copula_design(u: np.ndarray, scores: np.ndarray) -> np.ndarray:
 def poisson_hits(lam: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Exact Poisson draws for millions of mostly tiny means: (indices of the nonzero draws, their counts).
 
-    One exponential draw per cell decides whether it holds anything (the first of a unit-rate process's
-    arrivals comes before lam, probability 1 - exp(-lam)); only those few cells (a
-    tenth of a chunk's) draw their count, conditioned on at least one: by the inverse distribution function
-    where the mean is below one, by redrawing the zeros of a plain Poisson draw above. numpy's Poisson draw
-    over every cell cost 70 ns a cell here, four fifths of the simulator's time."""
+    One exponential draw per cell decides whether it holds anything (a unit-rate process's first arrival
+    comes before lam with probability 1 - exp(-lam)); only those few cells (a tenth of a chunk's) draw their
+    count, conditioned on at least one: by the inverse distribution function where the mean is below one,
+    by redrawing the zeros of a plain Poisson draw above. numpy's Poisson draw over every cell cost 70 ns a
+    cell here, four fifths of the simulator's time."""
     cells = np.flatnonzero(rng.standard_exponential(lam.size) < lam)  # the first arrival within the mean
     mean = lam[cells].astype(np.float64)
     counts = np.ones(len(cells), dtype=np.int64)
@@ -317,7 +317,7 @@ class ShowerSimulator:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, chunk_index)))
         if self.n_normals > 3 + (self.geometry.n_layers if self.params.layer_noise else 0):
             normals = rng.standard_normal((len(ep), self.n_normals))
-        else:  # the order older parameter files drew in: they still draw the same showers
+        else:  # the order older parameter files drew their normals in (their showers keep their law)
             normals = rng.standard_normal((len(ep), 3))
             if self.params.layer_noise:
                 normals = np.concatenate([normals, rng.standard_normal((len(ep), self.geometry.n_layers))], axis=1)
