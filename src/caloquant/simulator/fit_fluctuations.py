@@ -149,7 +149,8 @@ def fit_fluctuations(
     and width spread sets the gain and the noise (a secant step per layer, refined in the passes after)."""
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
-    p = replace(p, **copula_fields(f, p.spot_variance_per_gev()))
+    p = replace(p, **copula_fields(f, p.spot_variance_per_gev()),
+                lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers))))
     target = _layer_numbers(f)
     # the gain is calibrated per standard deviation of each layer's log excess, stored per unit of it
     u = np.log(f.ep / 100.0)
@@ -158,12 +159,11 @@ def fit_fluctuations(
     scale, jitter, gain = np.ones(n_layers), np.zeros(n_layers), np.zeros(n_layers)
     noise, radius = np.zeros(n_layers), np.ones(n_layers)
     var = np.reshape(p.copula_var, (n_layers + 1, 2))
-    power = lateral_depth_power(n_layers)
     response = width_per_logit = None
     base: dict[str, np.ndarray] = {}
     for i in range(passes):
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
-        sim = ShowerSimulator(_with(p, scale, jitter, probe / excess_sd, noise, radius, var, power))
+        sim = ShowerSimulator(_with(p, scale, jitter, probe / excess_sd, noise, radius, var))
         got = _layer_numbers(extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2)))
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
@@ -188,7 +188,7 @@ def fit_fluctuations(
             gain = np.clip(gain + (target["width_energy"] - got["width_energy"]) / response, 0.0, 1.0)
             noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
                                     / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
-    return _with(p, scale, jitter, gain / excess_sd, noise, radius, var, power)
+    return _with(p, scale, jitter, gain / excess_sd, noise, radius, var)
 
 
 def lateral_depth_power(n_layers: int) -> np.ndarray:
@@ -199,10 +199,9 @@ def lateral_depth_power(n_layers: int) -> np.ndarray:
 
 
 def _with(p: SimulatorParams, scale: np.ndarray, jitter: np.ndarray, gain: np.ndarray, noise: np.ndarray,
-          radius: np.ndarray, var: np.ndarray, power: np.ndarray) -> SimulatorParams:
+          radius: np.ndarray, var: np.ndarray) -> SimulatorParams:
     def numbers(x: np.ndarray) -> tuple[float, ...]:
         return tuple(map(float, np.ravel(x)))
 
     return replace(p, spot_scale=numbers(scale), centroid_jitter_mm=numbers(jitter), core_gain=numbers(gain),
-                   core_noise=numbers(noise), radius_scale=numbers(radius), copula_var=numbers(var),
-                   lateral_depth_power=numbers(power))
+                   core_noise=numbers(noise), radius_scale=numbers(radius), copula_var=numbers(var))

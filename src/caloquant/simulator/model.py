@@ -101,6 +101,10 @@ class ShowerSimulator:
         self._core_noise = np.asarray(params.core_noise or 0 * ones)
         self._log_radius_scale = np.log(params.radius_scale or ones)
         self._depth_power = np.asarray(params.lateral_depth_power or ones)
+        rate_hard = params.spot_fraction / params.spot_gev  # spots per GeV of expected energy, both kinds
+        rate = rate_hard + (1.0 - params.spot_fraction) / params.soft_spot_gev
+        self._hard_share = rate_hard / rate  # of the spots, the hard kind's
+        self._spots_per_gev = (np.float32(rate) / self._spot_scale).astype(np.float32)  # per layer
         g = geometry.n_layers
         sizes = {"profile": g + 1 + COPULA_SCORES if params.copula else 3 + (g if params.layer_noise else 0),
                  "core_noise": g if self._core_noise.any() else 0, "jitter": 2 * g if self._jitter.any() else 0}
@@ -170,9 +174,12 @@ class ShowerSimulator:
         typical = np.exp(log_typical - log_typical.max(axis=1, keepdims=True))
         centroid = (layer * self._t).sum(axis=1) / layer.sum(axis=1)
         mean_centroid = (typical * self._t).sum(axis=1) / typical.sum(axis=1)
-        p = self.params
-        tmax = np.exp(p.lnT[0] + p.lnT[1] * u) * centroid / mean_centroid
+        tmax = self._typical_tmax(u) * centroid / mean_centroid
         return layer, tmax, y[:, :n_layers] - log_typical
+
+    def _typical_tmax(self, u: np.ndarray) -> np.ndarray:
+        """The mean depth of shower maximum T(u) in X0 at u = ln(Ep / 100 GeV)."""
+        return np.exp(self.params.lnT[0] + self.params.lnT[1] * u)
 
     def lateral(self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None = None) -> np.ndarray:
         """Per-layer cell fractions (n, L, n_x * n_y) for the mixture of core, tail and halo profiles;
@@ -244,7 +251,7 @@ class ShowerSimulator:
             noise = self._core_noise * normals[:, self._normals["core_noise"]]
             core_shift = noise if core_shift is None else core_shift + noise
         if (self._depth_power != 1).any():  # each layer's shape follows the shower's own depth by its power
-            typical = np.exp(self.params.lnT[0] + self.params.lnT[1] * np.log(ep / 100.0))[:, None]
+            typical = self._typical_tmax(np.log(ep / 100.0))[:, None]
             tmax = typical * (tmax[:, None] / typical) ** self._depth_power
         index, weight = self._lateral_weights(ep, tmax, core_shift)
         weight = weight * (layer if per_gev is None else layer * per_gev)[:, :, None]
@@ -276,21 +283,12 @@ class ShowerSimulator:
         total count per cell, split binomially with one fixed probability in the few cells it hits, has the
         distribution of two independent draws at half the cost (the draw over every cell dominates)."""
         by_layer = np.ascontiguousarray(mu.transpose(0, 3, 1, 2))  # free for `expected`'s output
-        return self._spots((by_layer * self._spots_per_gev()[:, None, None]).ravel(), mu.shape, rng)
-
-    def _spots_per_gev(self) -> np.ndarray:
-        """Expected spots per GeV of expected energy in each layer (both kinds; `spot_scale` makes them larger
-        and fewer)."""
-        p = self.params
-        rate = p.spot_fraction / p.spot_gev + (1.0 - p.spot_fraction) / p.soft_spot_gev
-        return (np.float32(rate) / self._spot_scale).astype(np.float32)
+        return self._spots((by_layer * self._spots_per_gev[:, None, None]).ravel(), mu.shape, rng)
 
     def _spots(self, expected_spots: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Showers (n, x, y, L) from the expected spot count of every cell, layer-major (n * L * cells,)."""
         p = self.params
         n, n_x, n_y, n_layers = shape
-        rate_hard = p.spot_fraction / p.spot_gev
-        rate = rate_hard + (1.0 - p.spot_fraction) / p.soft_spot_gev
         cells, total = poisson_hits(expected_spots, rng)
         per_layer = n_x * n_y
         layer = cells // per_layer % n_layers
@@ -298,7 +296,7 @@ class ShowerSimulator:
         n_hard = total
         kinds = [(p.spot_gev, p.spot_shape)]
         if p.spot_fraction < 1:
-            n_hard = rng.binomial(n_hard, rate_hard / rate)
+            n_hard = rng.binomial(n_hard, self._hard_share)
             kinds.append((p.soft_spot_gev, p.soft_spot_shape))
         hit_energy = np.zeros(len(cells), dtype=np.float32)
         for (spot_gev, gamma_shape), count in zip(kinds, [n_hard, total - n_hard], strict=False):
@@ -321,7 +319,7 @@ class ShowerSimulator:
             normals = rng.standard_normal((len(ep), 3))
             if self.params.layer_noise:
                 normals = np.concatenate([normals, rng.standard_normal((len(ep), self.geometry.n_layers))], axis=1)
-        expected_spots = self._layer_maps(np.asarray(ep, dtype=np.float64), normals, self._spots_per_gev())
+        expected_spots = self._layer_maps(np.asarray(ep, dtype=np.float64), normals, self._spots_per_gev)
         g = self.geometry
         return self._spots(expected_spots.ravel(), (len(ep), g.n_x, g.n_y, g.n_layers), rng)
 
