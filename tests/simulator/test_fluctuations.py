@@ -72,7 +72,7 @@ def test_the_copula_takes_the_spots_noise_out_of_the_layer_correlations(profile_
 
 
 def test_a_layer_of_depth_power_zero_keeps_its_shape_whatever_the_shower_depth() -> None:
-    p = replace(load_params(), core_gain=(), core_noise=(), centroid_jitter_mm=())
+    p = replace(load_params(), core_gain=(), core_noise=(), centroid_jitter_mm=(), halo_response=0.0)
     ep = np.full(64, 300.0)
     normals = np.random.default_rng(8).standard_normal((len(ep), ShowerSimulator(p).n_normals))
 
@@ -83,6 +83,21 @@ def test_a_layer_of_depth_power_zero_keeps_its_shape_whatever_the_shower_depth()
 
     assert shape_spread(0.0).max() < 1e-5
     assert shape_spread(1.0)[20] > 0.01  # the default: a late shower's last layers are narrower
+
+
+def test_with_halo_response_one_a_first_layer_halo_holds_the_same_energy_whatever_the_layer_energy() -> None:
+    p = replace(load_params(), core_gain=(), core_noise=(), centroid_jitter_mm=(), lateral_depth_power=(0.0,) * L)
+    ep = np.full(400, 300.0)
+    normals = np.random.default_rng(11).standard_normal((len(ep), ShowerSimulator(p).n_normals))
+    outside = np.hypot(*np.meshgrid(np.arange(ECAL.n_x) - 12, np.arange(ECAL.n_y) - 12, indexing="ij")) > 3
+
+    def slope(response: float) -> float:  # of log(layer-1 energy beyond 3 cells) on log(layer-1 energy)
+        maps = ShowerSimulator(replace(p, halo_response=response)).expected(ep, normals)[..., 1]
+        return float(np.polyfit(np.log(maps.sum(axis=(1, 2))), np.log(maps[:, outside].sum(axis=1)), 1)[0])
+
+    assert slope(0.0) == pytest.approx(1.0, abs=1e-6)  # the halo a fixed share: it grows with the layer
+    assert slope(1.0) < 0.5  # the halo's energy fixed: what lies outside the core grows far less
+    assert 0.5 < slope(0.35) < slope(0.0)
 
 
 def test_the_copula_never_draws_a_layer_share_beyond_what_the_reference_showed(profile_only, reference) -> None:
@@ -158,10 +173,12 @@ def test_the_calibration_passes_recover_spot_sizes_and_centroid_jitter(profile_o
     ({"copula_mean": (0.0,) * 286}, "copula_mean given without"),
     ({"centroid_jitter_mm": (-1.0,) * 25}, "centroid_jitter_mm"),
     ({"copula_bounds": (1.0, 0.0) * 26}, r"copula_bounds .*: expected \(lowest, highest\) pairs"),
+    ({"halo_response": 1.5}, r"halo_response 1.5: expected a value in \[0, 1\]"),
 ])
 def test_malformed_fluctuation_parameters_are_refused_in_one_line(profile_only, change, message) -> None:
     with pytest.raises(DataFormatError, match=message):
-        SimulatorParams.from_json({**profile_only.to_json(), **{k: list(v) for k, v in change.items()}})
+        SimulatorParams.from_json({**profile_only.to_json(),
+                                   **{k: list(v) if isinstance(v, tuple) else v for k, v in change.items()}})
 
 
 @pytest.mark.parametrize("particle", ["e-", "gamma"])

@@ -37,6 +37,9 @@ _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's re
 # of the shower's depth falls linearly to 0 at the last layer. Chosen on Geant4 electrons that neither the fit
 # nor the held-out check uses (part2; docs/simulator.md): per-layer calibration of the power was unstable.
 _FOLLOW_DEPTH_UNTIL_LAYER = 15
+# How far a layer's halo ignores the layer's own excess (`SimulatorParams.halo_response`): chosen from 0, 0.25,
+# 0.35, 0.5, 0.7 and 1 by the held-out classifier on two Geant4 files (docs/simulator.md, session 30).
+_HALO_RESPONSE = 0.35
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
 _MIN_SIGNAL = 0.5  # a layer mostly spot noise (a photon's first layers) keeps at most 4x its correlations
 _MAX_CORE_NOISE = 0.3  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
@@ -45,7 +48,7 @@ _MAX_CORE_NOISE = 0.3  # logit units: more noise widens the layers but makes the
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
     """The profile model alone (what the earlier fit stages fit, and older parameter files hold)."""
     empty: dict[str, Any] = dict.fromkeys(FLUCTUATION_FIELDS, ())
-    return replace(p, **empty)
+    return replace(p, **empty, halo_response=0.0)
 
 
 def _log_shares(f: EventFeatures) -> np.ndarray:
@@ -150,7 +153,7 @@ def fit_fluctuations(
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev()),
-                lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers))))
+                lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers))), halo_response=_HALO_RESPONSE)
     target = _layer_numbers(f)
     # the gain is calibrated per standard deviation of each layer's log excess, stored per unit of it
     u = np.log(f.ep / 100.0)

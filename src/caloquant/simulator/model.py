@@ -189,10 +189,10 @@ class ShowerSimulator:
         return self._combine(index, weight).reshape(*index.shape[:2], -1)
 
     def _lateral_weights(
-        self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None
+        self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None, halo_factor: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each layer's map as tables' rows and weights (n, L, K): the core, tail and halo profiles, each between
-        two grid radii (K = 4, or 6 with a halo)."""
+        two grid radii (K = 4, or 6 with a halo); ``halo_factor`` (n, L) multiplies the halo's fraction."""
         p = self.params
         u = np.log(ep / 100.0)[:, None]
         tau = self._t[None, :] / (tmax[:, None] if tmax.ndim == 1 else tmax)
@@ -205,6 +205,8 @@ class ShowerSimulator:
         parts = [(np.exp(poly(p.core_radius) + self._log_radius_scale), frac),
                  (np.exp(poly(p.tail_radius) + self._log_radius_scale), 1.0 - frac)]
         halo = 1.0 / (1.0 + np.exp(-poly(p.halo_fraction)))
+        if halo_factor is not None:
+            halo = np.minimum(halo * halo_factor, 1.0)
         if halo.max() >= 1e-9:  # a fit without the halo: no third profile
             parts = [(radius, share * (1.0 - halo)) for radius, share in parts]
             parts.append((np.exp(poly(p.halo_radius)), halo))
@@ -241,10 +243,12 @@ class ShowerSimulator:
         """Expected cell energies layer-major (n * L, cells), or with ``per_gev`` (L,) expected spot counts:
         the factor rides on the sparse product's weights instead of a pass over every cell."""
         g = self.geometry
-        core_shift = None
+        core_shift = halo_factor = None
         if self.params.copula:
             layer, tmax, excess = self._copula_draw(ep, normals)
             core_shift = self._core_gain * excess
+            if self.params.halo_response:  # the halo takes less than its share of a layer's excess
+                halo_factor = np.exp(-self.params.halo_response * excess)
         else:
             layer, tmax = self.longitudinal(ep, normals)
         if self._core_noise.any():
@@ -253,7 +257,7 @@ class ShowerSimulator:
         if (self._depth_power != 1).any():  # each layer's shape follows the shower's own depth by its power
             typical = self._typical_tmax(np.log(ep / 100.0))[:, None]
             tmax = typical * (tmax[:, None] / typical) ** self._depth_power
-        index, weight = self._lateral_weights(ep, tmax, core_shift)
+        index, weight = self._lateral_weights(ep, tmax, core_shift, halo_factor)
         weight = weight * (layer if per_gev is None else layer * per_gev)[:, :, None]
         if self._jitter.any():
             offset = np.clip(self._jitter * normals[:, self._normals["jitter"]].reshape(len(ep), 2, g.n_layers),

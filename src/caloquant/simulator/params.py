@@ -73,6 +73,10 @@ class SimulatorParams:
     its tau is t / (T(u) (T / T(u))^k), k = 1 (the default) the profile's tau. In Geant4 a late shower's
     layers before and around its maximum have fewer hit cells at a given layer energy, as tau says, but its
     last layers have as many or more: their spread follows the depth in the calorimeter, not the shower's.
+    ``halo_response`` sets how far a layer's halo ignores the layer's own fluctuation: with a copula, the halo
+    fraction is multiplied by exp(-h x), x the layer's log excess over the typical profile; 0 (older files) keeps
+    the halo a fixed share of the layer, 1 a fixed energy. In Geant4 a first layer with more energy than usual
+    is narrower (the extra energy sits near the axis) and has barely more hit cells.
     """
 
     lnT: tuple[float, float] = (2.15, 0.30)
@@ -106,6 +110,7 @@ class SimulatorParams:
     core_noise: tuple[float, ...] = ()
     radius_scale: tuple[float, ...] = ()
     lateral_depth_power: tuple[float, ...] = ()
+    halo_response: float = 0.0
     energy_range_gev: tuple[float, float] = (100.0, 500.0)
     particle: str = "e-"
     geometry: str = field(default_factory=ECAL.summary_line)  # the calorimeter the fit saw
@@ -189,6 +194,7 @@ class SimulatorParams:
                   ("centroid_jitter_mm", min(self.centroid_jitter_mm, default=0.0) >= 0, "zero or positive"),
                   ("core_noise", min(self.core_noise, default=0.0) >= 0, "zero or positive"),
                   ("radius_scale", min(self.radius_scale, default=1.0) > 0, "positive"),
+                  ("halo_response", 0 <= self.halo_response <= 1, "a value in [0, 1]"),
                   ("copula_quantiles", all(b >= a for a, b in _pairs(self.copula_quantiles, len(COPULA_GRID))),
                    "quantiles increasing along COPULA_GRID"),
                   ("copula_bounds", all(b >= a for a, b in zip(self.copula_bounds[::2], self.copula_bounds[1::2],
