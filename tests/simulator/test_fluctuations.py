@@ -138,6 +138,23 @@ def test_the_jitter_moves_each_layer_centroid_by_its_offset(profile_only) -> Non
     assert ratio.min() > 0.4 and ratio.max() < 1.01
 
 
+def test_a_spot_slope_sizes_the_spots_by_the_primary_energy(profile_only) -> None:
+    slope = np.zeros(L)
+    slope[10] = 1.0  # spots in layer 10 as big as Ep / 100 GeV times the plain ones
+    sloped = ShowerSimulator(replace(profile_only, spot_scale_slope=tuple(slope)))
+    plain = ShowerSimulator(profile_only)
+    for energy, fewer in ((100.0, False), (400.0, True)):
+        ep = np.full(40, energy)
+        mu = plain.expected(ep, np.random.default_rng(0).standard_normal((len(ep), 3)))
+        a, b = plain.fluctuate(mu, np.random.default_rng(1)), sloped.fluctuate(mu, np.random.default_rng(1), ep)
+        hits = (b[..., 10] > 0).sum() / (a[..., 10] > 0).sum()
+        assert hits < 0.6 if fewer else hits == 1.0
+        assert b[..., 10].sum() == pytest.approx(a[..., 10].sum(), rel=0.05)
+        assert (b[..., 12] > 0).sum() / (a[..., 12] > 0).sum() == pytest.approx(1.0, abs=0.03)  # other layers alike
+    with pytest.raises(ValueError, match="pass ep"):
+        sloped.fluctuate(mu, np.random.default_rng(1))
+
+
 def test_bigger_spots_in_a_layer_mean_fewer_hits_there_and_the_same_energy(profile_only) -> None:
     scale = np.ones(L)
     scale[10] = 3.0

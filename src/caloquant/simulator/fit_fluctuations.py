@@ -4,7 +4,8 @@ The profile stages fit averages; a classifier looks at single showers. This stag
 fluctuation of the layer energies straight from Geant4 (a Gaussian copula over the log layer shares and the
 log sampling fraction: Geant4's correlation of normal scores, its marginals as quantiles), then calibrates
 what the smooth maps and the spots cannot give by themselves against Geant4 per layer, simulating the fit
-showers a few times: the spot size per layer (hits per layer), a random shift of each layer's map (the
+showers a few times: the spot size per layer and its slope in ln Ep (hits per layer, below and above the
+median energy), a random shift of each layer's map (the
 spread of the layer centroids), the share of a layer's excess energy that goes into its core (the
 correlation of layer width and layer energy), the core share's own noise (the spread of the layer widths),
 a radius scale (the mean layer widths) and the copula's variances (each layer's spread after the
@@ -30,7 +31,8 @@ from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorPara
 __all__ = ["FLUCTUATION_FIELDS", "copula_fields", "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
 
 FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "spot_scale",
-                      "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale", "lateral_depth_power")
+                      "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
+                      "lateral_depth_power")
 _MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
 _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
 # Layers up to this one keep their lateral shape in the shower's own relative depth; beyond, the shape's power
@@ -40,6 +42,7 @@ _FOLLOW_DEPTH_UNTIL_LAYER = 15
 # How far a layer's halo ignores the layer's own excess (`SimulatorParams.halo_response`): chosen from 0, 0.25,
 # 0.35, 0.5, 0.7 and 1 by the held-out classifier on two Geant4 files (docs/simulator.md, session 30).
 _HALO_RESPONSE = 0.35
+_SLOPE_FROM_PASS = 1  # the spot sizes' energy slope moves once their level is near (the first pass is 15 % off)
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
 _MIN_SIGNAL = 0.5  # a layer mostly spot noise (a photon's first layers) keeps at most 4x its correlations
 _MAX_CORE_NOISE = 0.3  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
@@ -147,9 +150,10 @@ def fit_fluctuations(
     progress: Callable[[str], None] | None = None,
 ) -> SimulatorParams:
     """The copula from Geant4, then ``passes`` simulations of the fit showers' energies calibrating the
-    spot size, centroid jitter, core gain, core noise, radius scale and copula variances per layer. The
-    fourth pass probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation
-    and width spread sets the gain and the noise (a secant step per layer, refined in the passes after)."""
+    spot size and its energy slope, centroid jitter, core gain, core noise, radius scale and copula variances
+    per layer. The fourth pass probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy
+    correlation and width spread sets the gain and the noise (a secant step per layer, refined in the passes
+    after)."""
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev()),
@@ -163,11 +167,16 @@ def fit_fluctuations(
     noise, radius = np.zeros(n_layers), np.ones(n_layers)
     var = np.reshape(p.copula_var, (n_layers + 1, 2))
     response = width_per_logit = None
+    slope, low = np.zeros(n_layers), u < np.median(u)
     base: dict[str, np.ndarray] = {}
     for i in range(passes):
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
-        sim = ShowerSimulator(_with(p, scale, jitter, probe / excess_sd, noise, radius, var))
-        got = _layer_numbers(extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2)))
+        sim = ShowerSimulator(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, var))
+        simulated = extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2))
+        got = _layer_numbers(simulated)
+        if i >= _SLOPE_FROM_PASS:  # hits per layer, simulated over Geant4's, below and above the median energy
+            ratio = [_ratio(simulated.layer_hits[m].mean(axis=0), f.layer_hits[m].mean(axis=0)) for m in (low, ~low)]
+            slope += np.log(ratio[1] / ratio[0]) / (u[~low].mean() - u[low].mean())
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
             f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
@@ -191,7 +200,7 @@ def fit_fluctuations(
             gain = np.clip(gain + (target["width_energy"] - got["width_energy"]) / response, 0.0, 1.0)
             noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
                                     / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
-    return _with(p, scale, jitter, gain / excess_sd, noise, radius, var)
+    return _with(p, scale, slope, jitter, gain / excess_sd, noise, radius, var)
 
 
 def lateral_depth_power(n_layers: int) -> np.ndarray:
@@ -201,10 +210,11 @@ def lateral_depth_power(n_layers: int) -> np.ndarray:
     return np.clip((last - np.arange(n_layers)) / max(last - _FOLLOW_DEPTH_UNTIL_LAYER, 1), 0.0, 1.0)
 
 
-def _with(p: SimulatorParams, scale: np.ndarray, jitter: np.ndarray, gain: np.ndarray, noise: np.ndarray,
-          radius: np.ndarray, var: np.ndarray) -> SimulatorParams:
+def _with(p: SimulatorParams, scale: np.ndarray, slope: np.ndarray, jitter: np.ndarray, gain: np.ndarray,
+          noise: np.ndarray, radius: np.ndarray, var: np.ndarray) -> SimulatorParams:
     def numbers(x: np.ndarray) -> tuple[float, ...]:
         return tuple(map(float, np.ravel(x)))
 
-    return replace(p, spot_scale=numbers(scale), centroid_jitter_mm=numbers(jitter), core_gain=numbers(gain),
+    return replace(p, spot_scale=numbers(scale), spot_scale_slope=numbers(slope), centroid_jitter_mm=numbers(jitter),
+                   core_gain=numbers(gain),
                    core_noise=numbers(noise), radius_scale=numbers(radius), copula_var=numbers(var))

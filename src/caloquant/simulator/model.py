@@ -105,6 +105,7 @@ class ShowerSimulator:
         rate = rate_hard + (1.0 - params.spot_fraction) / params.soft_spot_gev
         self._hard_share = rate_hard / rate  # of the spots, the hard kind's
         self._spots_per_gev = (np.float32(rate) / self._spot_scale).astype(np.float32)  # per layer
+        self._spot_slope = np.asarray(params.spot_scale_slope or 0 * ones)
         g = geometry.n_layers
         sizes = {"profile": g + 1 + COPULA_SCORES if params.copula else 3 + (g if params.layer_noise else 0),
                  "core_noise": g if self._core_noise.any() else 0, "jitter": 2 * g if self._jitter.any() else 0}
@@ -240,7 +241,7 @@ class ShowerSimulator:
         return self._layer_maps(ep, normals).reshape(len(ep), g.n_layers, g.n_x, g.n_y).transpose(0, 2, 3, 1)
 
     def _layer_maps(self, ep: np.ndarray, normals: np.ndarray, per_gev: np.ndarray | None = None) -> np.ndarray:
-        """Expected cell energies layer-major (n * L, cells), or with ``per_gev`` (L,) expected spot counts:
+        """Expected cell energies layer-major (n * L, cells), or with ``per_gev`` (L,) or (n, L) expected spot counts:
         the factor rides on the sparse product's weights instead of a pass over every cell."""
         g = self.geometry
         core_shift = halo_factor = None
@@ -278,19 +279,33 @@ class ShowerSimulator:
             cut = np.maximum(maps[rows], 0.0)
             maps[rows] = cut * (sums[rows] / np.maximum(cut.sum(axis=1), 1e-30))[:, None]
 
-    def fluctuate(self, mu: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def fluctuate(self, mu: np.ndarray, rng: np.random.Generator, ep: np.ndarray | None = None) -> np.ndarray:
         """Sampling fluctuations: Poisson-many spots of gamma-distributed energy per cell, of two kinds
         (`spot_fraction` of the energy in spots of mean `spot_gev`, the rest in soft spots); ``mu`` (n, x, y,
         L), showers (n, x, y, L) float32 C-ordered.
 
         Both kinds' spot counts are proportional to the cell's expected energy, so one Poisson draw of the
         total count per cell, split binomially with one fixed probability in the few cells it hits, has the
-        distribution of two independent draws at half the cost (the draw over every cell dominates)."""
+        distribution of two independent draws at half the cost (the draw over every cell dominates). ``ep`` (n,),
+        the primary energies, is needed when the spot sizes vary with energy (`SimulatorParams.spot_scale_slope`)."""
+        if self._spot_slope.any() and ep is None:
+            raise ValueError("these parameters size the spots by the primary energy: pass ep")
+        per_gev, scale = (self._spots_per_gev, None) if ep is None else self._spot_sizes(np.asarray(ep))
         by_layer = np.ascontiguousarray(mu.transpose(0, 3, 1, 2))  # free for `expected`'s output
-        return self._spots((by_layer * self._spots_per_gev[:, None, None]).ravel(), mu.shape, rng)
+        return self._spots((by_layer * per_gev[..., None, None]).ravel(), mu.shape, rng, scale)
 
-    def _spots(self, expected_spots: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Showers (n, x, y, L) from the expected spot count of every cell, layer-major (n * L * cells,)."""
+    def _spot_sizes(self, ep: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Expected spots per GeV, (L,) or per shower (n, L), and the spot energies' scale per shower (n, L), None
+        when the sizes do not depend on the primary energy."""
+        if not self._spot_slope.any():
+            return self._spots_per_gev, None
+        factor = np.exp(self._spot_slope * np.log(ep / 100.0)[:, None]).astype(np.float32)
+        return self._spots_per_gev / factor, self._spot_scale * factor
+
+    def _spots(self, expected_spots: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
+               scale: np.ndarray | None = None) -> np.ndarray:
+        """Showers (n, x, y, L) from the expected spot count of every cell, layer-major (n * L * cells,); ``scale``
+        (n, L) the spot energies' scale when it varies by shower (otherwise per layer)."""
         p = self.params
         n, n_x, n_y, n_layers = shape
         cells, total = poisson_hits(expected_spots, rng)
@@ -307,7 +322,10 @@ class ShowerSimulator:
             some = np.flatnonzero(count)
             hit_energy[some] += (rng.standard_gamma(count[some] * gamma_shape, dtype=np.float32)
                                  * np.float32(spot_gev / gamma_shape))
-        hit_energy *= self._spot_scale[layer]
+        if scale is None:
+            hit_energy *= self._spot_scale[layer]
+        else:
+            hit_energy *= scale[cells // (per_layer * n_layers), layer]
         hit_energy[hit_energy < ZERO_BELOW_GEV] = 0.0
         energy = np.zeros(n * n_x * n_y * n_layers, dtype=np.float32)
         energy[out] = hit_energy
@@ -323,9 +341,11 @@ class ShowerSimulator:
             normals = rng.standard_normal((len(ep), 3))
             if self.params.layer_noise:
                 normals = np.concatenate([normals, rng.standard_normal((len(ep), self.geometry.n_layers))], axis=1)
-        expected_spots = self._layer_maps(np.asarray(ep, dtype=np.float64), normals, self._spots_per_gev)
+        ep = np.asarray(ep, dtype=np.float64)
+        per_gev, scale = self._spot_sizes(ep)
+        expected_spots = self._layer_maps(ep, normals, per_gev)
         g = self.geometry
-        return self._spots(expected_spots.ravel(), (len(ep), g.n_x, g.n_y, g.n_layers), rng)
+        return self._spots(expected_spots.ravel(), (len(ep), g.n_x, g.n_y, g.n_layers), rng, scale)
 
     def iter_showers(
         self, ep: np.ndarray, seed: int, *, threads: int = 2
