@@ -5,11 +5,10 @@ fluctuation of the layer energies straight from Geant4 (a Gaussian copula over t
 log sampling fraction: Geant4's correlation of normal scores, its marginals as quantiles), then calibrates
 what the smooth maps and the spots cannot give by themselves against Geant4 per layer, simulating the fit
 showers a few times: the spot size per layer and its slope in ln Ep (hits per layer, below and above the
-median energy), a random shift of each layer's map (the
-spread of the layer centroids), the share of a layer's excess energy that goes into its core (the
-correlation of layer width and layer energy), the core share's own noise (the spread of the layer widths),
-a radius scale (the mean layer widths) and the copula's variances (each layer's spread after the
-spots and the normalisation of the shares).
+median energy), a random shift of each layer's map (the spread of the layer centroids), the share of a
+layer's excess energy that goes into its core (the correlation of layer width and layer energy), the core
+share's own noise (the spread of the layer widths), a radius scale (the mean layer widths) and the copula's
+variances (each layer's spread after the spots and the normalisation of the shares).
 """
 
 from __future__ import annotations
@@ -216,5 +215,5 @@ def _with(p: SimulatorParams, scale: np.ndarray, slope: np.ndarray, jitter: np.n
         return tuple(map(float, np.ravel(x)))
 
     return replace(p, spot_scale=numbers(scale), spot_scale_slope=numbers(slope), centroid_jitter_mm=numbers(jitter),
-                   core_gain=numbers(gain),
-                   core_noise=numbers(noise), radius_scale=numbers(radius), copula_var=numbers(var))
+                   core_gain=numbers(gain), core_noise=numbers(noise), radius_scale=numbers(radius),
+                   copula_var=numbers(var))
