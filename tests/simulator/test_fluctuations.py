@@ -168,8 +168,9 @@ def test_bigger_spots_in_a_layer_mean_fewer_hits_there_and_the_same_energy(profi
     np.testing.assert_allclose(coarse[..., 10].sum(), plain[..., 10].sum(), rtol=0.02)
 
 
-def test_the_calibration_passes_recover_spot_sizes_and_centroid_jitter(profile_only) -> None:
-    truth = replace(profile_only, centroid_jitter_mm=(0.6,) * L, spot_scale=(0.7,) * 12 + (1.4,) * 13)
+def test_the_calibration_passes_recover_spot_sizes_their_energy_slope_and_centroid_jitter(profile_only) -> None:
+    truth = replace(profile_only, centroid_jitter_mm=(0.6,) * L, spot_scale=(0.7,) * 12 + (1.4,) * 13,
+                    spot_scale_slope=(0.0,) * 12 + (0.5,) * 13)
     ep = np.random.default_rng(4).uniform(100.0, 500.0, 768)
     target = extract_features(ShowerSimulator(truth).iter_showers(ep, 4, threads=2))
     fitted = fit_fluctuations(profile_only, target, seed=5, passes=4)
@@ -178,6 +179,8 @@ def test_the_calibration_passes_recover_spot_sizes_and_centroid_jitter(profile_o
     hits = got.layer_hits.mean(axis=0) / target.layer_hits.mean(axis=0)
     assert np.abs(hits[2:] - 1).max() < 0.06
     assert np.median(fitted.spot_scale[13:]) / np.median(fitted.spot_scale[2:12]) == pytest.approx(2.0, rel=0.15)
+    assert np.median(fitted.spot_scale_slope[13:]) == pytest.approx(0.5, abs=0.15)
+    assert abs(np.median(fitted.spot_scale_slope[2:12])) < 0.1
     mid = slice(5, 20)
     spread = got.layer_cx.std(axis=0)[mid] / target.layer_cx.std(axis=0)[mid]
     assert np.abs(spread - 1).mean() < 0.06 and 0.4 < np.median(fitted.centroid_jitter_mm[mid]) < 0.8

@@ -175,7 +175,9 @@ def fit_fluctuations(
         got = _layer_numbers(simulated)
         if i >= _SLOPE_FROM_PASS:  # hits per layer, simulated over Geant4's, below and above the median energy
             ratio = [_ratio(simulated.layer_hits[m].mean(axis=0), f.layer_hits[m].mean(axis=0)) for m in (low, ~low)]
-            slope += np.log(ratio[1] / ratio[0]) / (u[~low].mean() - u[low].mean())
+            step = np.log(ratio[1] / ratio[0]) / (u[~low].mean() - u[low].mean())
+            slope += step
+            scale *= np.exp(-step * u.mean())  # the spot size at the mean energy, which the hits' level sets, kept
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
             f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
