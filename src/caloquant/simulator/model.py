@@ -310,8 +310,8 @@ class ShowerSimulator:
         n, n_x, n_y, n_layers = shape
         cells, total = poisson_hits(expected_spots, rng)
         per_layer = n_x * n_y
-        layer = cells // per_layer % n_layers
-        out = (cells // (per_layer * n_layers) * per_layer + cells % per_layer) * n_layers + layer  # (n, x, y, L)
+        shower, layer = cells // (per_layer * n_layers), cells // per_layer % n_layers
+        out = (shower * per_layer + cells % per_layer) * n_layers + layer  # (n, x, y, L)
         n_hard = total
         kinds = [(p.spot_gev, p.spot_shape)]
         if p.spot_fraction < 1:
@@ -325,7 +325,7 @@ class ShowerSimulator:
         if scale is None:
             hit_energy *= self._spot_scale[layer]
         else:
-            hit_energy *= scale[cells // (per_layer * n_layers), layer]
+            hit_energy *= scale[shower, layer]
         hit_energy[hit_energy < ZERO_BELOW_GEV] = 0.0
         energy = np.zeros(n * n_x * n_y * n_layers, dtype=np.float32)
         energy[out] = hit_energy
