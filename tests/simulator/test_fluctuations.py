@@ -8,8 +8,16 @@ import pytest
 from caloquant.errors import DataFormatError
 from caloquant.geometry import ECAL
 from caloquant.physics.features import extract_features
+from caloquant.resources import geant4_check_sample
 from caloquant.simulator import ShowerSimulator, load_params
-from caloquant.simulator.fit_fluctuations import copula_fields, fit_fluctuations, without_fluctuations
+from caloquant.simulator.fit import load_targets
+from caloquant.simulator.fit_fluctuations import (
+    copula_fields,
+    early_widths_follow_depth,
+    fit_fluctuations,
+    lateral_depth_power,
+    without_fluctuations,
+)
 from caloquant.simulator.params import SimulatorParams
 
 L = ECAL.n_layers
@@ -83,6 +91,33 @@ def test_a_layer_of_depth_power_zero_keeps_its_shape_whatever_the_shower_depth()
 
     assert shape_spread(0.0).max() < 1e-5
     assert shape_spread(1.0)[20] > 0.01  # the default: a late shower's last layers are narrower
+
+
+def test_an_electron_first_layers_ignore_the_shower_depth_and_a_profile_that_follows_it_is_told_apart() -> None:
+    assert not early_widths_follow_depth(load_targets(geant4_check_sample()).features)  # Geant4 electrons
+    follows = replace(load_params(), lateral_depth_power=(1.0,) * L, core_gain=(), halo_response=0.0)
+    ep = np.random.default_rng(9).uniform(100.0, 500.0, 768)
+    assert early_widths_follow_depth(extract_features(ShowerSimulator(follows).iter_showers(ep, 9, threads=2)))
+    assert lateral_depth_power(L, early_follow=False)[:7].max() == 0.0
+    assert lateral_depth_power(L)[:16].min() == 1.0 and lateral_depth_power(L)[20:].max() == 0.0
+
+
+def test_a_radius_slope_widens_a_layer_by_the_primary_energy(profile_only) -> None:
+    slope = np.zeros(L)
+    slope[20] = 0.5
+    plain = ShowerSimulator(profile_only)
+    sloped = ShowerSimulator(replace(profile_only, radius_scale_slope=tuple(slope)))
+    x = np.arange(ECAL.n_x) - ECAL.n_x // 2
+
+    def rms(sim: ShowerSimulator, energy: float, layer: int) -> float:  # cells, of the expected maps along x
+        ep = np.full(8, energy)
+        m = sim.expected(ep, np.random.default_rng(0).standard_normal((len(ep), sim.n_normals)))[..., layer]
+        along_x = m.sum(axis=(0, 2))
+        return float(np.sqrt((along_x * x**2).sum() / along_x.sum()))
+
+    assert rms(sloped, 100.0, 20) == pytest.approx(rms(plain, 100.0, 20), rel=1e-6)  # u = ln(Ep / 100 GeV) = 0
+    assert rms(sloped, 400.0, 20) > 1.3 * rms(plain, 400.0, 20)  # core and tail radii 2x
+    assert rms(sloped, 400.0, 10) == pytest.approx(rms(plain, 400.0, 10), rel=1e-6)
 
 
 def test_with_halo_response_one_a_first_layer_halo_holds_the_same_energy_whatever_the_layer_energy() -> None:
@@ -168,12 +203,12 @@ def test_bigger_spots_in_a_layer_mean_fewer_hits_there_and_the_same_energy(profi
     np.testing.assert_allclose(coarse[..., 10].sum(), plain[..., 10].sum(), rtol=0.02)
 
 
-def test_the_calibration_passes_recover_spot_sizes_their_energy_slope_and_centroid_jitter(profile_only) -> None:
+def test_the_calibration_passes_recover_spot_sizes_radii_their_energy_slopes_and_centroid_jitter(profile_only) -> None:
     truth = replace(profile_only, centroid_jitter_mm=(0.6,) * L, spot_scale=(0.7,) * 12 + (1.4,) * 13,
-                    spot_scale_slope=(0.0,) * 12 + (0.5,) * 13)
+                    spot_scale_slope=(0.0,) * 12 + (0.5,) * 13, radius_scale_slope=(0.0,) * 12 + (0.3,) * 13)
     ep = np.random.default_rng(4).uniform(100.0, 500.0, 768)
     target = extract_features(ShowerSimulator(truth).iter_showers(ep, 4, threads=2))
-    fitted = fit_fluctuations(profile_only, target, seed=5, passes=4)
+    fitted = fit_fluctuations(profile_only, target, seed=5, passes=6)  # hits follow both slopes: they settle together
     fitted.check()
     got = extract_features(ShowerSimulator(fitted).iter_showers(ep, 6, threads=2))
     hits = got.layer_hits.mean(axis=0) / target.layer_hits.mean(axis=0)
@@ -181,6 +216,8 @@ def test_the_calibration_passes_recover_spot_sizes_their_energy_slope_and_centro
     assert np.median(fitted.spot_scale[13:]) / np.median(fitted.spot_scale[2:12]) == pytest.approx(2.0, rel=0.15)
     assert np.median(fitted.spot_scale_slope[13:]) == pytest.approx(0.5, abs=0.15)
     assert abs(np.median(fitted.spot_scale_slope[2:12])) < 0.1
+    assert np.median(fitted.radius_scale_slope[14:]) == pytest.approx(0.3, abs=0.1)
+    assert abs(np.median(fitted.radius_scale_slope[2:12])) < 0.1
     mid = slice(5, 20)
     spread = got.layer_cx.std(axis=0)[mid] / target.layer_cx.std(axis=0)[mid]
     assert np.abs(spread - 1).mean() < 0.06 and 0.4 < np.median(fitted.centroid_jitter_mm[mid]) < 0.8

@@ -27,24 +27,30 @@ from caloquant.physics.quantities import robust_width
 from caloquant.simulator.model import ShowerSimulator, copula_design
 from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorParams
 
-__all__ = ["FLUCTUATION_FIELDS", "copula_fields", "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
+__all__ = ["FLUCTUATION_FIELDS", "copula_fields", "early_widths_follow_depth", "fit_fluctuations",
+           "lateral_depth_power", "without_fluctuations"]
 
 FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "spot_scale",
                       "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
-                      "lateral_depth_power")
+                      "radius_scale_slope", "lateral_depth_power")
 _MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
 _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
-# Layers up to this one keep their lateral shape in the shower's own relative depth; beyond, the shape's power
-# of the shower's depth falls linearly to 0 at the last layer. Chosen on Geant4 electrons that neither the fit
-# nor the held-out check uses (part2; docs/simulator.md): per-layer calibration of the power was unstable.
+# Layers up to _FOLLOW_DEPTH_UNTIL_LAYER keep their lateral shape in the shower's own relative depth; beyond, the
+# shape's power of the shower's depth falls linearly to 0 at _FOLLOW_DEPTH_TO_LAYER. The first layers, up to
+# _EARLY_LAYERS_TO, follow it too only where Geant4's widths there do (a photon's shower starts where it
+# converts); an electron's are set by the depth in the calorimeter. Chosen by the held-out classifier on Geant4
+# electrons neither the fit nor the check uses (part2) and on the check files (docs/simulator.md, session 31):
+# per-layer calibration of the power was unstable (session 29).
 _FOLLOW_DEPTH_UNTIL_LAYER = 15
+_FOLLOW_DEPTH_TO_LAYER = 20
+_EARLY_LAYERS_TO = 6
 # How far a layer's halo ignores the layer's own excess (`SimulatorParams.halo_response`): chosen from 0, 0.25,
 # 0.35, 0.5, 0.7 and 1 by the held-out classifier on two Geant4 files (docs/simulator.md, session 30).
 _HALO_RESPONSE = 0.35
 _SLOPE_FROM_PASS = 1  # the spot sizes' energy slope moves once their level is near (the first pass is 15 % off)
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
 _MIN_SIGNAL = 0.5  # a layer mostly spot noise (a photon's first layers) keeps at most 4x its correlations
-_MAX_CORE_NOISE = 0.3  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
+_MAX_CORE_NOISE = 0.2  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
 
 
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
@@ -139,6 +145,14 @@ def _layer_numbers(f: EventFeatures) -> dict[str, np.ndarray]:
     }
 
 
+def _median_width(f: EventFeatures, showers: np.ndarray) -> np.ndarray:
+    """Each layer's median width (x and y together) over the selected showers that hit two cells or more there
+    (a photon's first layers are often empty or one cell, width 0, more often at low energy); 0 if none did."""
+    both = np.concatenate([f.layer_wx[showers], f.layer_wy[showers]])
+    spread = np.tile(f.layer_hits[showers] >= 2, (2, 1))
+    return np.array([np.median(both[spread[:, j], j]) if spread[:, j].any() else 0.0 for j in range(both.shape[1])])
+
+
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a / b per layer, 1 where the layer has nothing to compare (an empty layer moves no parameter)."""
     return np.where((a > 0) & (b > 0), a / np.where(b > 0, b, 1.0), 1.0)
@@ -149,14 +163,15 @@ def fit_fluctuations(
     progress: Callable[[str], None] | None = None,
 ) -> SimulatorParams:
     """The copula from Geant4, then ``passes`` simulations of the fit showers' energies calibrating the
-    spot size and its energy slope, centroid jitter, core gain, core noise, radius scale and copula variances
-    per layer. The fourth pass probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy
-    correlation and width spread sets the gain and the noise (a secant step per layer, refined in the passes
-    after)."""
+    spot size and its energy slope, centroid jitter, core gain, core noise, radius scale and its energy slope
+    (the median width below and above the median energy) and copula variances per layer. The fourth pass
+    probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation and width
+    spread sets the gain and the noise (a secant step per layer, refined in the passes after)."""
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev()),
-                lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers))), halo_response=_HALO_RESPONSE)
+                lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers, early_widths_follow_depth(f)))),
+                halo_response=_HALO_RESPONSE)
     target = _layer_numbers(f)
     # the gain is calibrated per standard deviation of each layer's log excess, stored per unit of it
     u = np.log(f.ep / 100.0)
@@ -166,11 +181,11 @@ def fit_fluctuations(
     noise, radius = np.zeros(n_layers), np.ones(n_layers)
     var = np.reshape(p.copula_var, (n_layers + 1, 2))
     response = width_per_logit = None
-    slope, low = np.zeros(n_layers), u < np.median(u)
+    slope, radius_slope, low = np.zeros(n_layers), np.zeros(n_layers), u < np.median(u)
     base: dict[str, np.ndarray] = {}
     for i in range(passes):
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
-        sim = ShowerSimulator(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, var))
+        sim = ShowerSimulator(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, radius_slope, var))
         simulated = extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2))
         got = _layer_numbers(simulated)
         if i >= _SLOPE_FROM_PASS:  # hits per layer, simulated over Geant4's, below and above the median energy
@@ -178,6 +193,10 @@ def fit_fluctuations(
             step = np.log(ratio[1] / ratio[0]) / (u[~low].mean() - u[low].mean())
             slope += step
             scale *= np.exp(-step * u.mean())  # the spot size at the mean energy, which the hits' level sets, kept
+            ratio = [_ratio(_median_width(f, m), _median_width(simulated, m)) for m in (low, ~low)]
+            step = np.log(ratio[1] / ratio[0]) / (u[~low].mean() - u[low].mean())  # widths' trend with energy
+            radius_slope += step
+            radius *= np.exp(-step * u.mean())
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
             f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
@@ -201,21 +220,45 @@ def fit_fluctuations(
             gain = np.clip(gain + (target["width_energy"] - got["width_energy"]) / response, 0.0, 1.0)
             noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
                                     / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
-    return _with(p, scale, slope, jitter, gain / excess_sd, noise, radius, var)
+    return _with(p, scale, slope, jitter, gain / excess_sd, noise, radius, radius_slope, var)
 
 
-def lateral_depth_power(n_layers: int) -> np.ndarray:
+def lateral_depth_power(n_layers: int, early_follow: bool = True) -> np.ndarray:
     """How far each layer's lateral shape follows the shower's own depth of maximum (`SimulatorParams.
-    lateral_depth_power`): 1 up to _FOLLOW_DEPTH_UNTIL_LAYER, then linearly down to 0 at the last layer."""
-    last = n_layers - 1
-    return np.clip((last - np.arange(n_layers)) / max(last - _FOLLOW_DEPTH_UNTIL_LAYER, 1), 0.0, 1.0)
+    lateral_depth_power`): 1 up to _FOLLOW_DEPTH_UNTIL_LAYER, then linearly down to 0 at _FOLLOW_DEPTH_TO_LAYER;
+    layers 0 to _EARLY_LAYERS_TO 0 unless ``early_follow``."""
+    ramp = _FOLLOW_DEPTH_TO_LAYER - _FOLLOW_DEPTH_UNTIL_LAYER
+    power = np.clip((_FOLLOW_DEPTH_TO_LAYER - np.arange(n_layers)) / ramp, 0.0, 1.0)
+    if not early_follow:
+        power[: _EARLY_LAYERS_TO + 1] = 0.0
+    return power
+
+
+def early_widths_follow_depth(f: EventFeatures) -> bool:
+    """Whether the first layers' widths grow with the shower's depth at a given layer energy and primary energy,
+    in the mean over layers 2 to _EARLY_LAYERS_TO (Geant4 photons: +0.3 to +0.8 standard deviations per standard
+    deviation of the longitudinal centroid; electrons: -0.1 to -0.3). Layers 0-1 are left out: mostly halo."""
+    depth = (f.z_profile * np.arange(f.z_profile.shape[1])).sum(axis=1) / np.maximum(f.z_profile.sum(axis=1), 1e-30)
+    u = np.log(f.ep / 100.0)
+    betas = []
+    for j in range(2, _EARLY_LAYERS_TO + 1):
+        width = 0.5 * (f.layer_wx[:, j] + f.layer_wy[:, j])
+        log_e = np.log(np.maximum(f.z_profile[:, j], ZERO_BELOW_GEV))
+        x = np.column_stack([np.ones_like(u), u, _standard(log_e), _standard(depth)])
+        betas.append(np.linalg.lstsq(x, _standard(width), rcond=None)[0][3])
+    return float(np.mean(betas)) > 0.0
+
+
+def _standard(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / (x.std() or 1.0)
 
 
 def _with(p: SimulatorParams, scale: np.ndarray, slope: np.ndarray, jitter: np.ndarray, gain: np.ndarray,
-          noise: np.ndarray, radius: np.ndarray, var: np.ndarray) -> SimulatorParams:
+          noise: np.ndarray, radius: np.ndarray, radius_slope: np.ndarray, var: np.ndarray) -> SimulatorParams:
     def numbers(x: np.ndarray) -> tuple[float, ...]:
         return tuple(map(float, np.ravel(x)))
 
     return replace(p, spot_scale=numbers(scale), spot_scale_slope=numbers(slope), centroid_jitter_mm=numbers(jitter),
                    core_gain=numbers(gain), core_noise=numbers(noise), radius_scale=numbers(radius),
+                   radius_scale_slope=numbers(radius_slope),
                    copula_var=numbers(var))

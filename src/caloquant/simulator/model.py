@@ -100,6 +100,7 @@ class ShowerSimulator:
         self._core_gain = np.asarray(params.core_gain or 0 * ones)
         self._core_noise = np.asarray(params.core_noise or 0 * ones)
         self._log_radius_scale = np.log(params.radius_scale or ones)
+        self._radius_slope = np.asarray(params.radius_scale_slope or 0 * ones)
         self._depth_power = np.asarray(params.lateral_depth_power or ones)
         rate_hard = params.spot_fraction / params.spot_gev  # spots per GeV of expected energy, both kinds
         rate = rate_hard + (1.0 - params.spot_fraction) / params.soft_spot_gev
@@ -203,8 +204,8 @@ class ShowerSimulator:
 
         logit = poly(p.core_fraction) + (0.0 if core_shift is None else core_shift)
         frac = 1.0 / (1.0 + np.exp(-logit))
-        parts = [(np.exp(poly(p.core_radius) + self._log_radius_scale), frac),
-                 (np.exp(poly(p.tail_radius) + self._log_radius_scale), 1.0 - frac)]
+        log_scale = self._log_radius_scale + self._radius_slope * u
+        parts = [(np.exp(poly(p.core_radius) + log_scale), frac), (np.exp(poly(p.tail_radius) + log_scale), 1.0 - frac)]
         halo = 1.0 / (1.0 + np.exp(-poly(p.halo_fraction)))
         if halo_factor is not None:
             halo = np.minimum(halo * halo_factor, 1.0)
