@@ -57,7 +57,7 @@ def test_the_keras_port_equals_pytorch(tmp_path: Path, generator: Generator, mon
 @pytest.mark.parametrize(("engine", "precision", "recipe"), [
     ("tflite", "fp32", FP32Config()), ("tflite", "fp16", FP16Config()),
     ("tflite", "int8", ToolDefaultsConfig(calibration_size=32)),
-    ("inc-tf", "int8", ToolDefaultsConfig(calibration_size=32))])
+    pytest.param("inc-tf", "int8", ToolDefaultsConfig(calibration_size=32), marks=pytest.mark.int8_dot)])
 def test_each_peer_precision_runs_the_contract_and_pairs_by_index(tmp_path: Path, engine: str, precision: str,
                                                                   recipe: object) -> None:
     torch.manual_seed(0)
@@ -113,6 +113,7 @@ def test_a_peer_engine_without_its_environment_is_refused_cleanly(tmp_path: Path
         PeerEngine(tmp_path / "model.tflite", "tflite", "fp32")  # nothing half-made is left to clean up
 
 
+@pytest.mark.int8_dot
 @pytest.mark.usefixtures("peers_installed")
 def test_inc_autotune_is_judged_by_our_physics(tmp_path: Path, monkeypatch) -> None:
     """INC's autotune on TensorFlow with the tuner's physics score as its metric: every candidate's showers

@@ -33,6 +33,7 @@ def _distance(showers: np.ndarray, reference: torch.Tensor, ep: np.ndarray) -> f
                                   QAT.loss_weights)[0])
 
 
+@pytest.mark.int8_dot
 def test_qat_is_closer_to_float32_than_ptq_with_the_same_calibration(tmp_path: Path, tiny: Generator) -> None:
     z, ep = _held_out()
     with torch.no_grad():
@@ -53,6 +54,7 @@ def test_qat_is_closer_to_float32_than_ptq_with_the_same_calibration(tmp_path: P
     assert meta["layer_precisions"] == ptq_layers  # same layers, same module names, same precisions
 
 
+@pytest.mark.int8_dot
 def test_the_openvino_model_is_the_fake_quantized_model_within_one_step(tiny: Generator) -> None:
     from caloquant.precision.qat import to_openvino
 
