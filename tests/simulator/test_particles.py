@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -43,3 +44,25 @@ def test_fit_targets_read_a_slice(tmp_path: Path, small_showers) -> None:
     part = load_targets(path, start=3, limit=5)
     np.testing.assert_allclose(part.features.ep, ep[3:8].astype(np.float64), rtol=1e-6)
     assert part.slice_text == "[3:8]"
+
+
+def test_fit_sim_can_keep_a_fits_profile_and_refit_only_the_fluctuations(tmp_path: Path, small_showers) -> None:
+    from caloquant.data import write_3dgan
+    from caloquant.simulator import load_params
+    from caloquant.simulator.fit_fluctuations import FLUCTUATION_FIELDS
+
+    ecal, ep = small_showers
+    write_3dgan(tmp_path / "g4.h5", ecal, ep)
+    shipped = load_params()
+    fits = resources.files("caloquant.simulator")
+    r = CliRunner().invoke(app, ["fit-sim", str(tmp_path / "g4.h5"), "--profile-from",
+                                 str(fits.joinpath("fitted_params.json")), "-o", str(tmp_path / "p.json")])
+    assert r.exit_code == 0, r.output
+    fitted = load_params(tmp_path / "p.json")
+    for name in ("lnT", "core_radius", "halo_fraction", "spot_gev", "response"):  # the profile stages, kept
+        assert getattr(fitted, name) == getattr(shipped, name)
+    assert all(len(getattr(fitted, name)) for name in FLUCTUATION_FIELDS)  # the fluctuations, refitted here
+    assert fitted.provenance["n_showers"] == 64 and "--profile-from" in fitted.provenance["method"]
+    r = CliRunner().invoke(app, ["fit-sim", str(tmp_path / "g4.h5"), "--profile-from",
+                                 str(fits.joinpath("fitted_params_gamma.json")), "-o", str(tmp_path / "q.json")])
+    assert r.exit_code == 2 and "fitted for gamma, not e-" in r.output and not (tmp_path / "q.json").exists()

@@ -66,22 +66,28 @@ def fit_sim(
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the fitted parameter JSON.")],
     seed: Annotated[int, typer.Option(help="Seed of the common random numbers.")] = 12345,
     particle: Annotated[str, typer.Option(help="The particle of the Geant4 showers: e- or gamma.")] = "e-",
+    profile_from: Annotated[Path | None, typer.Option(
+        "--profile-from", help="Keep this fit's profile stages and fit only the per-event fluctuations (how the "
+                               "shipped fits are made: --profile-from the shipped file).")] = None,
 ) -> None:
     """Fit the simulator's parameters to Geant4 showers (the shipped ones come from this command)."""
     from caloquant.data.slices import parse_file_slice
-    from caloquant.simulator.fit import fit_simulator, load_targets
-    from caloquant.simulator.params import check_particle
+    from caloquant.simulator.fit import fit_simulator, load_targets, refit_fluctuations
+    from caloquant.simulator.params import check_particle, load_params
 
     check_particle(particle)  # before minutes of reading
+    profile = None if profile_from is None else load_params(profile_from, particle)
     path, start, stop = parse_file_slice(geant4)
     if not path.is_file():
         raise InputValueError(f"{path}: no such file")
     t0 = time.perf_counter()
     with console.status("reading Geant4 showers"):
         targets = load_targets(path, start=start or 0, limit=None if stop is None else stop - (start or 0))
-    params = fit_simulator(
-        targets, seed=seed, particle=particle,
-        progress=lambda msg: console.print(f"[{time.perf_counter() - t0:6.1f} s] fitting {msg}"))
+    def say(msg: str) -> None:
+        console.print(f"[{time.perf_counter() - t0:6.1f} s] fitting {msg}")
+
+    params = (fit_simulator(targets, seed=seed, particle=particle, progress=say) if profile is None
+              else refit_fluctuations(targets, profile, seed=seed, particle=particle, progress=say))
     params.save(out)
     console.print(f"wrote {out} ({len(targets.features)} showers, {time.perf_counter() - t0:.0f} s)")
 

@@ -29,7 +29,7 @@ from caloquant.simulator.fit_fluctuations import fit_fluctuations, without_fluct
 from caloquant.simulator.model import ShowerSimulator
 from caloquant.simulator.params import LATERAL_PROFILES, MAX_PROFILE_EXPONENT, SimulatorParams, check_particle
 
-__all__ = ["FitTargets", "fit_simulator", "load_targets"]
+__all__ = ["FitTargets", "fit_simulator", "load_targets", "refit_fluctuations"]
 
 _FIT_BINS = tuple((lo, lo + 50.0) for lo in np.arange(100.0, 500.0, 50.0))
 _LAT_BINS = ((100.0, 200.0), (200.0, 300.0), (300.0, 400.0), (400.0, 500.0))
@@ -303,11 +303,28 @@ def fit_simulator(
     p = _fit_longitudinal(p, targets, normals, noise, with_spots=True)
     say("per-event fluctuations")
     p = fit_fluctuations(p, targets.features, seed=seed, progress=say)
+    return _finished(p, targets, seed, particle, "caloquant fit-sim: lateral lsq, spot grid, longitudinal lsq with "
+                     "common random numbers, copula of the layer energies and per-layer calibration of the "
+                     "fluctuations")
+
+
+def refit_fluctuations(
+    targets: FitTargets, start: SimulatorParams, *, seed: int = 12345, particle: str = "e-",
+    progress: Callable[[str], None] | None = None,
+) -> SimulatorParams:
+    """Keep ``start``'s profile stages (longitudinal, lateral, spots) and fit only the per-event fluctuations:
+    how the shipped fits are made since session 28 (their profile stages came from that session's fit-sim;
+    a full fit-sim today lands elsewhere with the same held-out quality, docs/simulator.md)."""
+    check_particle(particle)
+    p = fit_fluctuations(without_fluctuations(start), targets.features, seed=seed, progress=progress)
+    origin = start.provenance.get("fitted_on", "?") + start.provenance.get("showers", "")
+    return _finished(p, targets, seed, particle, f"caloquant fit-sim --profile-from: the profile stages of a fit on "
+                     f"{origin}, then the copula of the layer energies and per-layer calibration of the fluctuations")
+
+
+def _finished(p: SimulatorParams, targets: FitTargets, seed: int, particle: str, method: str) -> SimulatorParams:
+    ep = targets.features.ep
     lo, hi = float(np.floor(ep.min() / 10) * 10), float(np.ceil(ep.max() / 10) * 10)
     return replace(p, energy_range_gev=(lo, hi), particle=particle, provenance={
-        "fitted_on": os.path.basename(targets.path), "showers": targets.slice_text,
-        "n_showers": len(ep),
-        "seed": seed,
-        "method": "caloquant fit-sim: lateral lsq, spot grid, longitudinal lsq with common random numbers, "
-                  "copula of the layer energies and per-layer calibration of the fluctuations",
-    })
+        "fitted_on": os.path.basename(targets.path), "showers": targets.slice_text, "n_showers": len(ep),
+        "seed": seed, "method": method})
