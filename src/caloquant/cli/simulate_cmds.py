@@ -83,6 +83,7 @@ def fit_sim(
     t0 = time.perf_counter()
     with console.status("reading Geant4 showers"):
         targets = load_targets(path, start=start or 0, limit=None if stop is None else stop - (start or 0))
+
     def say(msg: str) -> None:
         console.print(f"[{time.perf_counter() - t0:6.1f} s] fitting {msg}")
 
