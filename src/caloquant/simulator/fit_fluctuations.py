@@ -22,6 +22,7 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
 from caloquant.contract import ZERO_BELOW_GEV
+from caloquant.physics.distances import standardise
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_width
 from caloquant.simulator.model import ShowerSimulator, copula_design
@@ -153,6 +154,11 @@ def _median_width(f: EventFeatures, showers: np.ndarray) -> np.ndarray:
     return np.array([np.median(both[spread[:, j], j]) if spread[:, j].any() else 0.0 for j in range(both.shape[1])])
 
 
+def _slope_in_u(ratios: list[np.ndarray], u: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Per layer, the slope in u of the log of a ratio measured on the showers below and above the median energy."""
+    return np.log(ratios[1] / ratios[0]) / (u[~low].mean() - u[low].mean())
+
+
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a / b per layer, 1 where the layer has nothing to compare (an empty layer moves no parameter)."""
     return np.where((a > 0) & (b > 0), a / np.where(b > 0, b, 1.0), 1.0)
@@ -189,13 +195,12 @@ def fit_fluctuations(
         simulated = extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2))
         got = _layer_numbers(simulated)
         if i >= _SLOPE_FROM_PASS:  # hits per layer, simulated over Geant4's, below and above the median energy
-            ratio = [_ratio(simulated.layer_hits[m].mean(axis=0), f.layer_hits[m].mean(axis=0)) for m in (low, ~low)]
-            step = np.log(ratio[1] / ratio[0]) / (u[~low].mean() - u[low].mean())
+            step = _slope_in_u([_ratio(simulated.layer_hits[m].mean(axis=0), f.layer_hits[m].mean(axis=0))
+                                for m in (low, ~low)], u, low)
             slope += step
             scale *= np.exp(-step * u.mean())  # the spot size at the mean energy, which the hits' level sets, kept
-            ratio = [_ratio(_median_width(f, m), _median_width(simulated, m)) for m in (low, ~low)]
-            step = np.log(ratio[1] / ratio[0]) / (u[~low].mean() - u[low].mean())  # widths' trend with energy
-            radius_slope += step
+            step = _slope_in_u([_ratio(_median_width(f, m), _median_width(simulated, m)) for m in (low, ~low)], u, low)
+            radius_slope += step  # the widths' trend with energy, the radius at the mean energy kept likewise
             radius *= np.exp(-step * u.mean())
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
@@ -244,13 +249,9 @@ def early_widths_follow_depth(f: EventFeatures) -> bool:
     for j in range(2, _EARLY_LAYERS_TO + 1):
         width = 0.5 * (f.layer_wx[:, j] + f.layer_wy[:, j])
         log_e = np.log(np.maximum(f.z_profile[:, j], ZERO_BELOW_GEV))
-        x = np.column_stack([np.ones_like(u), u, _standard(log_e), _standard(depth)])
-        betas.append(np.linalg.lstsq(x, _standard(width), rcond=None)[0][3])
+        x = np.column_stack([np.ones_like(u), u, standardise(log_e, log_e), standardise(depth, depth)])
+        betas.append(np.linalg.lstsq(x, standardise(width, width), rcond=None)[0][3])
     return float(np.mean(betas)) > 0.0
-
-
-def _standard(x: np.ndarray) -> np.ndarray:
-    return (x - x.mean()) / (x.std() or 1.0)
 
 
 def _with(p: SimulatorParams, scale: np.ndarray, slope: np.ndarray, jitter: np.ndarray, gain: np.ndarray,
