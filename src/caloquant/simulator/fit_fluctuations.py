@@ -48,6 +48,11 @@ _EARLY_LAYERS_TO = 6
 # How far a layer's halo ignores the layer's own excess (`SimulatorParams.halo_response`): chosen from 0, 0.25,
 # 0.35, 0.5, 0.7 and 1 by the held-out classifier on two Geant4 files (docs/simulator.md, session 30).
 _HALO_RESPONSE = 0.35
+# An empty layer of the fit showers enters the copula as this many spots' worth of expected energy (spots of
+# the mean size before calibration), the Poisson draw of the simulator then leaving it empty with probability
+# exp(-0.5) = 0.61: chosen from 0.25, 0.5 and 1 by the classifier on the held-out photons (docs/simulator.md,
+# session 32); the electrons' fit showers have no empty layer.
+_EMPTY_LAYER_SPOTS = 0.5
 _SLOPE_FROM_PASS = 1  # the spot sizes' energy slope moves once their level is near (the first pass is 15 % off)
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
 _MIN_SIGNAL = 0.5  # a layer mostly spot noise (a photon's first layers) keeps at most 4x its correlations
@@ -89,11 +94,19 @@ def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
     return np.stack([g1, g2], axis=1)
 
 
-def copula_fields(f: EventFeatures, spot_variance_per_gev: float) -> dict[str, Any]:
+def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_gev: float = 0.0) -> dict[str, Any]:
     """The copula of `model.copula_design`: log shares as curves in u and the two profile scores, residual
     variances linear in u, correlation of normal scores and standardized marginal quantiles of the scores
     and residuals, the range of each log share; the spots' own variance (V / E per layer, V the
-    compound-Poisson variance per GeV) is taken out, since the simulator adds it back."""
+    compound-Poisson variance per GeV) is taken out, since the simulator adds it back.
+
+    ``empty_layer_gev``: the expected energy an empty layer is taken to have had. Geant4's empty layers are
+    spot counts of zero; the copula draws expected energies, which the simulator's spots then empty again
+    on their own, so an empty layer kept at the contract's cut (an expectation of nothing) counts its
+    emptiness twice (photons: layer 0 empty in 16 % of simulated showers against Geant4's 8.6 %)."""
+    if empty_layer_gev > 0:
+        z = np.where(f.z_profile > 0, f.z_profile, empty_layer_gev)
+        f = replace(f, z_profile=z, total=f.total + (z - f.z_profile).sum(axis=1))
     u = np.log(f.ep / 100.0)
     energies = np.concatenate([np.maximum(f.z_profile, ZERO_BELOW_GEV), f.total[:, None]], axis=1)
     spot_var = np.minimum(spot_variance_per_gev / energies, 1.0)  # variance of log E the spots add
@@ -175,7 +188,7 @@ def fit_fluctuations(
     spread sets the gain and the noise (a secant step per layer, refined in the passes after)."""
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
-    p = replace(p, **copula_fields(f, p.spot_variance_per_gev()),
+    p = replace(p, **copula_fields(f, p.spot_variance_per_gev(), _EMPTY_LAYER_SPOTS * p.gev_per_spot()),
                 lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers, early_widths_follow_depth(f)))),
                 halo_response=_HALO_RESPONSE)
     target = _layer_numbers(f)

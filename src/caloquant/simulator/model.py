@@ -102,9 +102,8 @@ class ShowerSimulator:
         self._log_radius_scale = np.log(params.radius_scale or ones)
         self._radius_slope = np.asarray(params.radius_scale_slope or 0 * ones)
         self._depth_power = np.asarray(params.lateral_depth_power or ones)
-        rate_hard = params.spot_fraction / params.spot_gev  # spots per GeV of expected energy, both kinds
-        rate = rate_hard + (1.0 - params.spot_fraction) / params.soft_spot_gev
-        self._hard_share = rate_hard / rate  # of the spots, the hard kind's
+        rate = 1.0 / params.gev_per_spot()  # spots per GeV of expected energy, both kinds
+        self._hard_share = params.spot_fraction / params.spot_gev / rate  # of the spots, the hard kind's
         self._spots_per_gev = (np.float32(rate) / self._spot_scale).astype(np.float32)  # per layer
         self._spot_slope = np.asarray(params.spot_scale_slope or 0 * ones)
         g = geometry.n_layers

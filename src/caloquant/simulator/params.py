@@ -131,6 +131,10 @@ class SimulatorParams:
     def copula(self) -> bool:
         return bool(self.copula_mean)
 
+    def gev_per_spot(self) -> float:
+        """The mean energy of a spot, both kinds together (before the per-layer scale)."""
+        return 1.0 / (self.spot_fraction / self.spot_gev + (1.0 - self.spot_fraction) / self.soft_spot_gev)
+
     def spot_variance_per_gev(self) -> float:
         """Variance of a cell's summed spot energy per GeV of its expected energy (compound Poisson:
         fraction x mean spot x (1 + 1 / shape), summed over the two kinds)."""
