@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,6 +13,9 @@ from caloquant.resources import geant4_check_sample
 from caloquant.simulator import ShowerSimulator, load_params
 from caloquant.simulator.fit import load_targets
 from caloquant.simulator.fit_fluctuations import (
+    _centroid_spread,
+    _heavy_tailed_centroids,
+    _profile_scores,
     copula_fields,
     early_widths_follow_depth,
     fit_fluctuations,
@@ -94,6 +98,44 @@ def test_the_copula_takes_the_spots_noise_out_of_the_layer_correlations(profile_
     deconvolved, raw = simulated(profile_only.spot_variance_per_gev()), simulated(0.0)
     assert np.abs(deconvolved - target).mean() < 0.7 * np.abs(raw - target).mean()
     assert (raw < target).all() and np.abs(deconvolved - target)[2:].max() < 0.05
+
+
+def test_the_width_score_keeps_its_spread_where_geant4_narrows_it() -> None:
+    """Early showers' widths vary 0.6x as much as on average in Geant4: a width score in global units would
+    let the copula, which draws it independent of the centroid, give early showers late showers' spread."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    centroid = 12.0 + 1.5 * rng.standard_normal(n)
+    spread = np.where(centroid < 12.0, 0.15, 0.6)
+    width = 4.0 - 0.1 * (centroid - 12.0) + spread * rng.standard_normal(n)
+    depth = np.arange(L)
+    log_shares = -0.5 * ((depth[None, :] - centroid[:, None]) / width[:, None]) ** 2
+    u = rng.uniform(0.0, 1.6, n)
+    design = np.stack([np.ones(n), u, u**2], axis=1)
+    scores = _profile_scores(log_shares, design)
+    early, late = scores[:, 0] < -0.7, scores[:, 0] > 0.7
+    assert abs(scores[early, 1].std() - 1.0) < 0.15 and abs(scores[late, 1].std() - 1.0) < 0.15
+    assert abs(np.corrcoef(scores[:, 0], scores[:, 1])[0, 1]) < 0.05
+
+
+def test_heavy_tailed_centroids_aim_between_quartiles_and_deviation_stray_hits_at_the_quartiles() -> None:
+    """Student-t centroids (sd 1.3x the quartile width) get the geometric mean as target; a layer whose spread is
+    a few stray far hits (1 % at 40 mm) keeps the interquartile width."""
+    rng = np.random.default_rng(5)
+    n = 20000
+    t_tailed = rng.standard_t(4, (n, 2))
+    stray = rng.standard_normal((n, 2)) + np.where(rng.random((n, 2)) < 0.01, 40.0, 0.0)
+    half = n // 2
+    showers = SimpleNamespace(layer_cx=np.stack([t_tailed[:half, 0], stray[:half, 0]], axis=1),
+                              layer_cy=np.stack([t_tailed[half:, 1], stray[half:, 1]], axis=1))
+    heavy = _heavy_tailed_centroids(showers)
+    assert heavy.tolist() == [True, False]
+    quartile = _centroid_spread(showers)
+    target = _centroid_spread(showers, heavy)
+    both = np.concatenate([showers.layer_cx, showers.layer_cy])
+    assert target[0] == pytest.approx(np.sqrt(quartile[0] * both[:, 0].std()))
+    assert quartile[0] < target[0] < both[:, 0].std()
+    assert target[1] == quartile[1]
 
 
 def test_a_layer_of_depth_power_zero_keeps_its_shape_whatever_the_shower_depth() -> None:

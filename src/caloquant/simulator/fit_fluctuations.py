@@ -53,10 +53,16 @@ _HALO_RESPONSE = 0.35
 # exp(-0.5) = 0.61: chosen from 0.25, 0.5 and 1 by the classifier on the held-out photons (docs/simulator.md,
 # session 32); the electrons' fit showers have no empty layer.
 _EMPTY_LAYER_SPOTS = 0.5
+# Centroid scores between which the width's mean and spread are piecewise linear (`_profile_scores`); chosen
+# from knots 1 or 0.5 apart by the held-out classifier (docs/simulator.md, session 33)
+_WIDTH_KNOTS = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)
 _SLOPE_FROM_PASS = 1  # the spot sizes' energy slope moves once their level is near (the first pass is 15 % off)
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
 _MIN_SIGNAL = 0.5  # a layer mostly spot noise (a photon's first layers) keeps at most 4x its correlations
-_MAX_CORE_NOISE = 0.2  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
+_MAX_CORE_NOISE = 0.2
+# Geant4's electron centroids have standard deviations up to 1.57x their interquartile width, a photon's layers 2-11
+# 3-8x (session 33: docs/simulator.md)
+_HEAVY_TAIL_LIMIT = 1.6  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
 
 
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
@@ -73,9 +79,25 @@ def _log_shares(f: EventFeatures) -> np.ndarray:
     return np.concatenate([np.log(layers / total[:, None]), np.log(total / f.ep)[:, None]], axis=1)
 
 
+def _hat_basis(x: np.ndarray, knots: tuple[float, ...]) -> np.ndarray:
+    """(n, K) weights of linear interpolation between ``knots``, constant beyond the ends: a least-squares fit
+    on them is a piecewise-linear curve in x that a few far-out showers cannot swing."""
+    grid = np.asarray(knots)
+    x = np.clip(x, grid[0], grid[-1])
+    i = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, len(grid) - 2)
+    t = (x - grid[i]) / (grid[i + 1] - grid[i])
+    w = np.zeros((len(x), len(grid)))
+    rows = np.arange(len(x))
+    w[rows, i] = 1.0 - t
+    w[rows, i + 1] += t
+    return w
+
+
 def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
     """(n, 2) normal scores of the longitudinal centroid and width (in layers) around their means in u; the
-    width's taken after its quadratic dependence on the centroid, so the two scores are nearly independent."""
+    width's taken around its mean and in units of its spread at the shower's centroid score, so the copula,
+    which draws the two scores nearly independent, keeps early showers' widths as narrow as Geant4's: there
+    the width varies 0.6x as much as on average, in late showers 1.4-2x (electrons and photons alike)."""
     share = np.exp(log_shares - log_shares.max(axis=1, keepdims=True))
     share /= share.sum(axis=1, keepdims=True)
     depth = np.arange(share.shape[1])
@@ -89,9 +111,15 @@ def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
         return x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
 
     g1 = normal_scores(around_energy(centroid))
-    g2 = around_energy(width)
-    g2 = normal_scores(g2 - np.polyval(np.polyfit(g1, g2, 2), g1))
-    return np.stack([g1, g2], axis=1)
+    at_centroid = _hat_basis(g1, _WIDTH_KNOTS)
+
+    def curve(x: np.ndarray) -> np.ndarray:
+        return at_centroid @ np.linalg.lstsq(at_centroid, x, rcond=None)[0]
+
+    excess = around_energy(width)
+    excess -= curve(excess)
+    spread = np.sqrt(np.maximum(curve(excess**2), 0.05 * np.mean(excess**2)))
+    return np.stack([g1, normal_scores(excess / spread)], axis=1)
 
 
 def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_gev: float = 0.0) -> dict[str, Any]:
@@ -138,9 +166,31 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_ge
             "copula_bounds": tuple(map(float, np.stack([y.min(axis=0), y.max(axis=0)], axis=1).ravel()))}
 
 
-def _layer_numbers(f: EventFeatures) -> dict[str, np.ndarray]:
+def _centroid_spread(f: EventFeatures, heavy_tailed: np.ndarray | None = None) -> np.ndarray:
+    """Each layer's centroid spread: the interquartile width, or in the ``heavy_tailed`` layers the geometric
+    mean of it and the standard deviation. Geant4's centroids have heavy tails (far cells) that the map's
+    Gaussian jitter cannot draw: matched on the interquartile width, the simulator's centroids varied 10-20 %
+    less than Geant4's (the FPD's largest term); matched on the standard deviation, their core was too wide
+    (classifier AUC 0.80)."""
+    centroids = np.concatenate([f.layer_cx, f.layer_cy])
+    quartile = np.array([robust_width(centroids[:, j]) for j in range(centroids.shape[1])])
+    if heavy_tailed is None:
+        return quartile
+    return np.where(heavy_tailed, np.sqrt(quartile * centroids.std(axis=0)), quartile)
+
+
+def _heavy_tailed_centroids(f: EventFeatures) -> np.ndarray:
+    """Layers whose centroid standard deviation is at most _HEAVY_TAIL_LIMIT x the interquartile width: beyond,
+    a few stray far hits carry it (a late-converting photon's first layers: 3-8x), which no shift of the map
+    draws."""
+    centroids = np.concatenate([f.layer_cx, f.layer_cy])
+    return centroids.std(axis=0) <= _HEAVY_TAIL_LIMIT * _centroid_spread(f)
+
+
+def _layer_numbers(f: EventFeatures, heavy_tailed: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """What the passes calibrate, per layer; medians and interquartile widths where a few odd showers would
-    pull a mean (a photon that converts late leaves a few stray hits far off axis in the first layers)."""
+    pull a mean (a photon that converts late leaves a few stray hits far off axis in the first layers), the
+    centroids' spread as `_centroid_spread`."""
     shares = _log_shares(f)
     log_e = np.log(np.maximum(f.z_profile, ZERO_BELOW_GEV) / f.ep[:, None])
 
@@ -151,7 +201,7 @@ def _layer_numbers(f: EventFeatures) -> dict[str, np.ndarray]:
     return {
         "hits": f.layer_hits.mean(axis=0),
         "spread": per_layer(shares),
-        "centroid": per_layer(np.concatenate([f.layer_cx, f.layer_cy])),
+        "centroid": _centroid_spread(f, heavy_tailed),
         "width": np.median(both, axis=0),
         "width_spread": per_layer(both),
         "width_energy": np.nan_to_num([np.corrcoef(f.layer_wx[:, j], log_e[:, j])[0, 1]
@@ -191,7 +241,8 @@ def fit_fluctuations(
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev(), _EMPTY_LAYER_SPOTS * p.gev_per_spot()),
                 lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers, early_widths_follow_depth(f)))),
                 halo_response=_HALO_RESPONSE)
-    target = _layer_numbers(f)
+    heavy_tailed = _heavy_tailed_centroids(f)
+    target = _layer_numbers(f, heavy_tailed)
     # the gain is calibrated per standard deviation of each layer's log excess, stored per unit of it
     u = np.log(f.ep / 100.0)
     typical = copula_design(u, np.zeros((len(u), COPULA_SCORES))) @ np.reshape(p.copula_mean, (n_layers + 1, -1)).T
@@ -206,7 +257,7 @@ def fit_fluctuations(
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
         sim = ShowerSimulator(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, radius_slope, var))
         simulated = extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2))
-        got = _layer_numbers(simulated)
+        got = _layer_numbers(simulated, heavy_tailed)
         if i >= _SLOPE_FROM_PASS:  # hits per layer, simulated over Geant4's, below and above the median energy
             step = _slope_in_u([_ratio(simulated.layer_hits[m].mean(axis=0), f.layer_hits[m].mean(axis=0))
                                 for m in (low, ~low)], u, low)
