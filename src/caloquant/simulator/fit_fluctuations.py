@@ -59,10 +59,10 @@ _WIDTH_KNOTS = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)
 _SLOPE_FROM_PASS = 1  # the spot sizes' energy slope moves once their level is near (the first pass is 15 % off)
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
 _MIN_SIGNAL = 0.5  # a layer mostly spot noise (a photon's first layers) keeps at most 4x its correlations
-_MAX_CORE_NOISE = 0.2
-# Geant4's electron centroids have standard deviations up to 1.57x their interquartile width, a photon's layers 2-11
-# 3-8x (session 33: docs/simulator.md)
-_HEAVY_TAIL_LIMIT = 1.6  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
+_MAX_CORE_NOISE = 0.2  # logit units: more noise widens the layers but makes their hit counts vary more than Geant4's
+# Layers whose centroid standard deviation is at most this many interquartile widths count as heavy-tailed
+# (`_centroid_spread`): Geant4's electrons reach 1.57x, a photon's layers 2-11 3-8x (docs/simulator.md, session 33)
+_HEAVY_TAIL_LIMIT = 1.6
 
 
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
