@@ -82,15 +82,7 @@ def _log_shares(f: EventFeatures) -> np.ndarray:
 def _hat_basis(x: np.ndarray, knots: tuple[float, ...]) -> np.ndarray:
     """(n, K) weights of linear interpolation between ``knots``, constant beyond the ends: a least-squares fit
     on them is a piecewise-linear curve in x that a few far-out showers cannot swing."""
-    grid = np.asarray(knots)
-    x = np.clip(x, grid[0], grid[-1])
-    i = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, len(grid) - 2)
-    t = (x - grid[i]) / (grid[i + 1] - grid[i])
-    w = np.zeros((len(x), len(grid)))
-    rows = np.arange(len(x))
-    w[rows, i] = 1.0 - t
-    w[rows, i + 1] += t
-    return w
+    return np.stack([np.interp(x, knots, unit) for unit in np.eye(len(knots))], axis=1)
 
 
 def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
@@ -166,6 +158,11 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_ge
             "copula_bounds": tuple(map(float, np.stack([y.min(axis=0), y.max(axis=0)], axis=1).ravel()))}
 
 
+def _robust_widths(x: np.ndarray) -> np.ndarray:
+    """Each column's interquartile width (a Gaussian's sigma), per layer."""
+    return np.array([robust_width(x[:, j]) for j in range(x.shape[1])])
+
+
 def _centroid_spread(f: EventFeatures, heavy_tailed: np.ndarray | None = None) -> np.ndarray:
     """Each layer's centroid spread: the interquartile width, or in the ``heavy_tailed`` layers the geometric
     mean of it and the standard deviation. Geant4's centroids have heavy tails (far cells) that the map's
@@ -173,7 +170,7 @@ def _centroid_spread(f: EventFeatures, heavy_tailed: np.ndarray | None = None) -
     less than Geant4's (the FPD's largest term); matched on the standard deviation, their core was too wide
     (classifier AUC 0.80)."""
     centroids = np.concatenate([f.layer_cx, f.layer_cy])
-    quartile = np.array([robust_width(centroids[:, j]) for j in range(centroids.shape[1])])
+    quartile = _robust_widths(centroids)
     if heavy_tailed is None:
         return quartile
     return np.where(heavy_tailed, np.sqrt(quartile * centroids.std(axis=0)), quartile)
@@ -193,17 +190,13 @@ def _layer_numbers(f: EventFeatures, heavy_tailed: np.ndarray | None = None) -> 
     centroids' spread as `_centroid_spread`."""
     shares = _log_shares(f)
     log_e = np.log(np.maximum(f.z_profile, ZERO_BELOW_GEV) / f.ep[:, None])
-
-    def per_layer(x: np.ndarray) -> np.ndarray:
-        return np.array([robust_width(x[:, j]) for j in range(x.shape[1])])
-
     both = np.concatenate([f.layer_wx, f.layer_wy])
     return {
         "hits": f.layer_hits.mean(axis=0),
-        "spread": per_layer(shares),
+        "spread": _robust_widths(shares),
         "centroid": _centroid_spread(f, heavy_tailed),
         "width": np.median(both, axis=0),
-        "width_spread": per_layer(both),
+        "width_spread": _robust_widths(both),
         "width_energy": np.nan_to_num([np.corrcoef(f.layer_wx[:, j], log_e[:, j])[0, 1]
                                        for j in range(log_e.shape[1])]),  # a constant layer: no correlation
     }
