@@ -14,10 +14,13 @@ from caloquant.simulator import ShowerSimulator, load_params
 from caloquant.simulator.fit import load_targets
 from caloquant.simulator.fit_fluctuations import (
     _centroid_spread,
+    _counting_far_neighbours,
     _heavy_tailed_centroids,
+    _next_cluster_share,
     _profile_scores,
     copula_fields,
     early_widths_follow_depth,
+    far_neighbour_counts,
     fit_fluctuations,
     lateral_depth_power,
     without_fluctuations,
@@ -262,6 +265,35 @@ def test_bigger_spots_in_a_layer_mean_fewer_hits_there_and_the_same_energy(profi
     np.testing.assert_allclose(coarse[..., 10].sum(), plain[..., 10].sum(), rtol=0.02)
 
 
+def test_far_neighbour_counts_count_far_hits_and_those_beside_another() -> None:
+    showers = np.zeros((1, 25, 25, 2), dtype=np.float32)
+    showers[0, 12, 12, 0] = showers[0, 12, 13, 0] = 1.0  # the core: not counted
+    showers[0, 2, 3, 0] = showers[0, 2, 4, 0] = 1e-4  # a far pair
+    showers[0, 20, 20, 0] = 1e-4  # alone, with a far hit diagonal to it and one in the next layer
+    showers[0, 21, 21, 0] = showers[0, 20, 20, 1] = 1e-4
+    np.testing.assert_array_equal(far_neighbour_counts(showers), [2, 5])
+
+
+def test_the_cluster_share_step_reaches_a_linear_response_in_a_few_passes() -> None:
+    tried: list[tuple[float, float]] = []
+    share = 0.15
+    for _ in range(3):
+        tried.append((share, 0.1 + 2.0 * share))
+        share = _next_cluster_share(tried, 0.5)
+    assert share == pytest.approx(0.2, abs=1e-9)
+    assert _next_cluster_share([(0.0, 0.9)], 0.1) == 0.0  # clusters cannot go below none
+
+
+def test_the_calibration_passes_recover_the_far_spots_cluster_share(profile_only) -> None:
+    truth = replace(profile_only, cluster_share=0.3)
+    ep = np.random.default_rng(4).uniform(100.0, 500.0, 512)
+    counts = np.zeros(2)
+    target = extract_features(_counting_far_neighbours(ShowerSimulator(truth).iter_showers(ep, 4, threads=2), counts))
+    fitted = fit_fluctuations(profile_only, target, seed=5, passes=4, far_neighbours=counts[0] / counts[1])
+    assert fitted.cluster_share == pytest.approx(0.3, abs=0.05)
+    assert fit_fluctuations(profile_only, target, seed=5, passes=1).cluster_share == 0.0  # not asked: single spots
+
+
 def test_the_calibration_passes_recover_spot_sizes_radii_their_energy_slopes_and_centroid_jitter(profile_only) -> None:
     truth = replace(profile_only, centroid_jitter_mm=(0.6,) * L, spot_scale=(0.7,) * 12 + (1.4,) * 13,
                     spot_scale_slope=(0.0,) * 12 + (0.5,) * 13, radius_scale_slope=(0.0,) * 12 + (0.3,) * 13)
@@ -290,6 +322,8 @@ def test_the_calibration_passes_recover_spot_sizes_radii_their_energy_slopes_and
     ({"centroid_jitter_mm": (-1.0,) * 25}, "centroid_jitter_mm"),
     ({"copula_bounds": (1.0, 0.0) * 26}, r"copula_bounds .*: expected \(lowest, highest\) pairs"),
     ({"halo_response": 1.5}, r"halo_response 1.5: expected a value in \[0, 1\]"),
+    ({"cluster_share": -0.1}, r"cluster_share -0.1: expected a chance in \[0, 1\]"),
+    ({"cluster_radii_cells": (6.0, 2.0)}, r"cluster_radii_cells \(6.0, 2.0\): expected 0 <= inner < outer"),
 ])
 def test_malformed_fluctuation_parameters_are_refused_in_one_line(profile_only, change, message) -> None:
     with pytest.raises(DataFormatError, match=message):

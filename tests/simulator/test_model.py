@@ -132,6 +132,30 @@ def test_soft_spots_move_cells_into_the_low_decades_and_keep_the_energy() -> Non
     assert two_kinds.spot_variance_per_gev() == 0.5 * 3e-4 * (1 + 1 / 1.5) + 0.5 * 1e-5 * 2
 
 
+def test_far_spots_in_clusters_keep_energy_and_hits_and_give_far_hits_neighbours() -> None:
+    from dataclasses import replace
+
+    from caloquant.simulator import ShowerSimulator
+    from caloquant.simulator.fit_fluctuations import far_neighbour_counts
+
+    single = replace(without_fluctuations(load_params()), cluster_share=0.0)
+    ep = np.full(60, 300.0)
+    mu = ShowerSimulator(single).expected(ep, np.zeros((len(ep), 3)))  # one shower's map: all spread is the spots'
+    alone = ShowerSimulator(single).fluctuate(mu, np.random.default_rng(1))
+    paired = ShowerSimulator(replace(single, cluster_share=0.4)).fluctuate(mu, np.random.default_rng(1))
+    np.testing.assert_allclose(paired.sum(), alone.sum(), rtol=0.01)
+    far = np.hypot(*np.meshgrid(np.arange(25) - 12, np.arange(25) - 12, indexing="ij")) >= 6
+    hits = lambda x: (x[:, far] > 0).sum()  # noqa: E731
+    assert hits(paired) == pytest.approx(hits(alone), rel=0.05)  # thinned by 1 + q, then the companions
+    with_neighbour = lambda x: far_neighbour_counts(x)[0] / far_neighbour_counts(x)[1]  # noqa: E731
+    assert with_neighbour(paired) > with_neighbour(alone) + 0.15
+    far_energy = lambda x: x[:, far].sum(axis=(1, 2))  # noqa: E731 (per shower)
+    assert far_energy(paired).std() > 1.1 * far_energy(alone).std()  # fewer, bigger clusters vary more
+    core = np.hypot(*np.meshgrid(np.arange(25) - 12, np.arange(25) - 12, indexing="ij")) <= 2  # left alone
+    assert (paired[:, core] > 0).sum() == pytest.approx((alone[:, core] > 0).sum(), rel=0.005)
+    assert paired[:, core].sum(axis=(1, 2)).std() == pytest.approx(alone[:, core].sum(axis=(1, 2)).std(), rel=0.25)
+
+
 def test_layer_noise_loosens_the_layers_and_is_off_by_default() -> None:
     from dataclasses import replace
 

@@ -13,7 +13,7 @@ variances (each layer's spread after the spots and the normalisation of the shar
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -22,14 +22,15 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
 from caloquant.contract import ZERO_BELOW_GEV
+from caloquant.geometry import ECAL, CalorimeterGeometry
 from caloquant.physics.distances import standardise
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_width
 from caloquant.simulator.model import ShowerSimulator, copula_design
 from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorParams
 
-__all__ = ["FLUCTUATION_FIELDS", "copula_fields", "early_widths_follow_depth", "fit_fluctuations",
-           "lateral_depth_power", "without_fluctuations"]
+__all__ = ["FLUCTUATION_FIELDS", "copula_fields", "early_widths_follow_depth", "far_neighbour_counts",
+           "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
 
 FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "spot_scale",
                       "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
@@ -63,12 +64,17 @@ _MAX_CORE_NOISE = 0.2  # logit units: more noise widens the layers but makes the
 # Layers whose centroid standard deviation is at most this many interquartile widths count as heavy-tailed
 # (`_centroid_spread`): Geant4's electrons reach 1.57x, a photon's layers 2-11 3-8x (docs/simulator.md, session 33)
 _HEAVY_TAIL_LIMIT = 1.6
+# The far spots' cluster share (`SimulatorParams.cluster_share`) starts here and moves by a secant step per pass until
+# the simulated far hits have a hit neighbour as often as Geant4's (electrons: 0.15 brings them there)
+_CLUSTER_START = 0.15
+_CLUSTER_STEP = 1.0  # the first step's assumed rise of the neighbour share per unit of cluster share
+_MAX_CLUSTER_SHARE = 0.6
 
 
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
     """The profile model alone (what the earlier fit stages fit, and older parameter files hold)."""
     empty: dict[str, Any] = dict.fromkeys(FLUCTUATION_FIELDS, ())
-    return replace(p, **empty, halo_response=0.0)
+    return replace(p, **empty, halo_response=0.0, cluster_share=0.0)
 
 
 def _log_shares(f: EventFeatures) -> np.ndarray:
@@ -220,15 +226,50 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((a > 0) & (b > 0), a / np.where(b > 0, b, 1.0), 1.0)
 
 
+def far_neighbour_counts(showers: np.ndarray, geometry: CalorimeterGeometry = ECAL,
+                         from_radius: float = SimulatorParams().cluster_radii_cells[1]) -> np.ndarray:
+    """(hit cells with a hit among their four neighbours, hit cells), over the cells at least ``from_radius`` cells
+    from the beam of showers (n, x, y, L): how often the far hits come in clusters."""
+    hit = showers > 0
+    neighbour = np.zeros_like(hit)
+    neighbour[:, 1:] |= hit[:, :-1]
+    neighbour[:, :-1] |= hit[:, 1:]
+    neighbour[:, :, 1:] |= hit[:, :, :-1]
+    neighbour[:, :, :-1] |= hit[:, :, 1:]
+    xc, yc = geometry.cell_centres_mm()
+    far = np.hypot(xc[:, None], yc[None, :]) >= from_radius * geometry.cell_size_mm
+    far_hits = hit[:, far]
+    return np.array([(far_hits & neighbour[:, far]).sum(), far_hits.sum()], dtype=np.float64)
+
+
+def _counting_far_neighbours(chunks: Iterator[tuple[np.ndarray, np.ndarray]], counts: np.ndarray,
+                             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The chunks as they are, adding each one's `far_neighbour_counts` to ``counts`` on the way."""
+    for showers, energies in chunks:
+        counts += far_neighbour_counts(showers)
+        yield showers, energies
+
+
+def _next_cluster_share(tried: list[tuple[float, float]], target: float) -> float:
+    """A secant step on (share, neighbour share) pairs towards the target, the first step on _CLUSTER_STEP."""
+    share, got = tried[-1]
+    slope = _CLUSTER_STEP
+    if len(tried) > 1 and abs(share - tried[-2][0]) > 1e-6:
+        slope = max((got - tried[-2][1]) / (share - tried[-2][0]), 0.1)
+    return float(np.clip(share + (target - got) / slope, 0.0, _MAX_CLUSTER_SHARE))
+
+
 def fit_fluctuations(
     p: SimulatorParams, f: EventFeatures, *, seed: int, passes: int = 8,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, far_neighbours: float | None = None,
 ) -> SimulatorParams:
     """The copula from Geant4, then ``passes`` simulations of the fit showers' energies calibrating the
     spot size and its energy slope, centroid jitter, core gain, core noise, radius scale and its energy slope
     (the median width below and above the median energy) and copula variances per layer. The fourth pass
     probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation and width
-    spread sets the gain and the noise (a secant step per layer, refined in the passes after)."""
+    spread sets the gain and the noise (a secant step per layer, refined in the passes after). With
+    ``far_neighbours`` (Geant4's share of far hits with a hit neighbour, `far_neighbour_counts`) the far spots'
+    cluster share is calibrated too; without, they stay single."""
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev(), _EMPTY_LAYER_SPOTS * p.gev_per_spot()),
@@ -246,11 +287,18 @@ def fit_fluctuations(
     response = width_per_logit = None
     slope, radius_slope, low = np.zeros(n_layers), np.zeros(n_layers), u < np.median(u)
     base: dict[str, np.ndarray] = {}
+    share = 0.0 if far_neighbours is None else _CLUSTER_START
+    tried: list[tuple[float, float]] = []
     for i in range(passes):
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
-        sim = ShowerSimulator(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, radius_slope, var))
-        simulated = extract_features(sim.iter_showers(f.ep.copy(), seed + i, threads=2))
+        sim = ShowerSimulator(replace(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, radius_slope,
+                                            var), cluster_share=share))
+        far = np.zeros(2)
+        simulated = extract_features(_counting_far_neighbours(sim.iter_showers(f.ep.copy(), seed + i, threads=2), far))
         got = _layer_numbers(simulated, heavy_tailed)
+        if far_neighbours is not None:
+            tried.append((share, far[0] / max(far[1], 1.0)))
+            share = _next_cluster_share(tried, far_neighbours)
         if i >= _SLOPE_FROM_PASS:  # hits per layer, simulated over Geant4's, below and above the median energy
             step = _slope_in_u([_ratio(simulated.layer_hits[m].mean(axis=0), f.layer_hits[m].mean(axis=0))
                                 for m in (low, ~low)], u, low)
@@ -262,7 +310,8 @@ def fit_fluctuations(
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
             f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
-            f"{np.abs(got['width'] / target['width'] - 1).max():.1%}")
+            f"{np.abs(got['width'] / target['width'] - 1).max():.1%}"
+            + ("" if not tried else f", far hits with a neighbour {tried[-1][1]:.3f} (Geant4 {far_neighbours:.3f})"))
         scale *= _ratio(got["hits"], target["hits"])  # fewer hits than Geant4: smaller, more spots
         jitter = np.minimum(np.sqrt(np.maximum(jitter**2 + target["centroid"] ** 2 - got["centroid"] ** 2, 0.0)),
                             _MAX_JITTER_MM)
@@ -282,7 +331,8 @@ def fit_fluctuations(
             gain = np.clip(gain + (target["width_energy"] - got["width_energy"]) / response, 0.0, 1.0)
             noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
                                     / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
-    return _with(p, scale, slope, jitter, gain / excess_sd, noise, radius, radius_slope, var)
+    return replace(_with(p, scale, slope, jitter, gain / excess_sd, noise, radius, radius_slope, var),
+                   cluster_share=share)
 
 
 def lateral_depth_power(n_layers: int, early_follow: bool = True) -> np.ndarray:

@@ -66,6 +66,18 @@ def poisson_hits(lam: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
     return cells, counts
 
 
+_NEIGHBOUR_DX = np.array([1, -1, 0, 0])
+_NEIGHBOUR_DY = np.array([0, 0, 1, -1])
+
+
+def _cluster_chances(params: SimulatorParams, geometry: CalorimeterGeometry) -> np.ndarray:
+    """Each cell's chance that a spot there brings a companion (`SimulatorParams.cluster_share`), flat (x * y)."""
+    xc, yc = geometry.cell_centres_mm()
+    radius = np.hypot(xc[:, None], yc[None, :]).ravel() / geometry.cell_size_mm
+    inner, outer = params.cluster_radii_cells
+    return params.cluster_share * np.clip((radius - inner) / (outer - inner), 0.0, 1.0)
+
+
 def _with_differences(tables: np.ndarray, geometry: CalorimeterGeometry) -> np.ndarray:
     """The tables, then their central differences along x, then along y (3 x rows, cells): a map moved by
     (dx, dy) cells is, to first order, m - dx / 2 Dx m - dy / 2 Dy m, so moving it is three rows' weights."""
@@ -106,6 +118,7 @@ class ShowerSimulator:
         self._hard_share = params.spot_fraction / params.spot_gev / rate  # of the spots, the hard kind's
         self._spots_per_gev = (np.float32(rate) / self._spot_scale).astype(np.float32)  # per layer
         self._spot_slope = np.asarray(params.spot_scale_slope or 0 * ones)
+        self._cluster_chance = _cluster_chances(params, geometry)  # per cell of a layer
         g = geometry.n_layers
         sizes = {"profile": g + 1 + COPULA_SCORES if params.copula else 3 + (g if params.layer_noise else 0),
                  "core_noise": g if self._core_noise.any() else 0, "jitter": 2 * g if self._jitter.any() else 0}
@@ -306,30 +319,71 @@ class ShowerSimulator:
                scale: np.ndarray | None = None) -> np.ndarray:
         """Showers (n, x, y, L) from the expected spot count of every cell, layer-major (n * L * cells,); ``scale``
         (n, L) the spot energies' scale when it varies by shower (otherwise per layer)."""
-        p = self.params
         n, n_x, n_y, n_layers = shape
-        cells, total = poisson_hits(expected_spots, rng)
+        cells, count = poisson_hits(expected_spots, rng)
+        energy = np.zeros(n * n_x * n_y * n_layers, dtype=np.float32)
+        if not self.params.cluster_share:
+            energy[self._depth_last(cells, shape)] = self._spot_energies(cells, count, shape, rng, scale)
+            return energy.reshape(shape)
+        cells, count, companions, companion_count = self._clustered(cells, count, shape, rng)
+        energy[self._depth_last(cells, shape)] = self._spot_energies(cells, count, shape, rng, scale)
+        np.add.at(energy, self._depth_last(companions, shape),
+                  self._spot_energies(companions, companion_count, shape, rng, scale))
+        return energy.reshape(shape)
+
+    @staticmethod
+    def _depth_last(cells: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """Layer-major cell indices (n, L, x, y) as indices of the (n, x, y, L) showers."""
+        _, n_x, n_y, n_layers = shape
         per_layer = n_x * n_y
         shower, layer = cells // (per_layer * n_layers), cells // per_layer % n_layers
-        out = (shower * per_layer + cells % per_layer) * n_layers + layer  # (n, x, y, L)
-        n_hard = total
+        return (shower * per_layer + cells % per_layer) * n_layers + layer
+
+    def _clustered(self, cells: np.ndarray, count: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Far spots in pairs (`SimulatorParams.cluster_share`): each far cell keeps its spots with chance
+        1 / (1 + q) (a thinned Poisson draw, of mean lowered by 1 + q) and each kept spot brings a companion with
+        chance q, into one of the four neighbouring cells (at the edge, the cell itself). Returns the cells and
+        their spot counts, then the companions' cells (repeats possible) and counts."""
+        _, n_x, n_y, _ = shape
+        per_layer = n_x * n_y
+        chance = self._cluster_chance[cells % per_layer]
+        far = np.flatnonzero(chance > 0)
+        q = chance[far]
+        count[far] = rng.binomial(count[far], 1.0 / (1.0 + q))
+        pairs = rng.binomial(count[far], q)
+        some = np.flatnonzero(pairs)
+        origin, pairs = cells[far[some]], pairs[some]
+        step = rng.integers(0, 4, len(origin))
+        in_layer = origin % per_layer
+        x = np.clip(in_layer // n_y + _NEIGHBOUR_DX[step], 0, n_x - 1)
+        y = np.clip(in_layer % n_y + _NEIGHBOUR_DY[step], 0, n_y - 1)
+        return cells, count, origin - in_layer + x * n_y + y, pairs
+
+    def _spot_energies(self, cells: np.ndarray, count: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
+                       scale: np.ndarray | None) -> np.ndarray:
+        """The summed energy of ``count`` spots in each of ``cells`` (layer-major indices), both kinds, scaled per
+        layer or per (shower, layer); below the contract's cut, 0."""
+        p = self.params
+        _, n_x, n_y, n_layers = shape
+        per_layer = n_x * n_y
+        n_hard = count
         kinds = [(p.spot_gev, p.spot_shape)]
         if p.spot_fraction < 1:
             n_hard = rng.binomial(n_hard, self._hard_share)
             kinds.append((p.soft_spot_gev, p.soft_spot_shape))
         hit_energy = np.zeros(len(cells), dtype=np.float32)
-        for (spot_gev, gamma_shape), count in zip(kinds, [n_hard, total - n_hard], strict=False):
-            some = np.flatnonzero(count)
-            hit_energy[some] += (rng.standard_gamma(count[some] * gamma_shape, dtype=np.float32)
+        for (spot_gev, gamma_shape), kind_count in zip(kinds, [n_hard, count - n_hard], strict=False):
+            some = np.flatnonzero(kind_count)
+            hit_energy[some] += (rng.standard_gamma(kind_count[some] * gamma_shape, dtype=np.float32)
                                  * np.float32(spot_gev / gamma_shape))
+        layer = cells // per_layer % n_layers
         if scale is None:
             hit_energy *= self._spot_scale[layer]
         else:
-            hit_energy *= scale[shower, layer]
+            hit_energy *= scale[cells // (per_layer * n_layers), layer]
         hit_energy[hit_energy < ZERO_BELOW_GEV] = 0.0
-        energy = np.zeros(n * n_x * n_y * n_layers, dtype=np.float32)
-        energy[out] = hit_energy
-        return energy.reshape(shape)
+        return hit_energy
 
     # -- public sampling ------------------------------------------------------------------------------
     def simulate_chunk(self, ep: np.ndarray, seed: int, chunk_index: int) -> np.ndarray:
