@@ -78,6 +78,15 @@ def _cluster_chances(params: SimulatorParams, geometry: CalorimeterGeometry) -> 
     return params.cluster_share * np.clip((radius - inner) / (outer - inner), 0.0, 1.0)
 
 
+def _binomial_mostly_one(n: np.ndarray, p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Binomial(n, p) draws where most n are 1 (two thirds of the far cells hold one spot): one uniform each
+    there, numpy's binomial (four times the cost) only for the rest."""
+    out = (rng.random(len(n)) < p).astype(n.dtype)
+    more = np.flatnonzero(n > 1)
+    out[more] = rng.binomial(n[more], p[more])
+    return out
+
+
 def _with_differences(tables: np.ndarray, geometry: CalorimeterGeometry) -> np.ndarray:
     """The tables, then their central differences along x, then along y (3 x rows, cells): a map moved by
     (dx, dy) cells is, to first order, m - dx / 2 Dx m - dy / 2 Dy m, so moving it is three rows' weights."""
@@ -119,6 +128,13 @@ class ShowerSimulator:
         self._spots_per_gev = (np.float32(rate) / self._spot_scale).astype(np.float32)  # per layer
         self._spot_slope = np.asarray(params.spot_scale_slope or 0 * ones)
         self._cluster_chance = _cluster_chances(params, geometry)  # per cell of a layer
+        # the expected spot counts come thinned by 1 + q where spots bring companions (`_clustered`): the tables
+        # the spot maps are made of carry the factor, so no pass over every cell pays for it
+        self._spot_keep = (1.0 / (1.0 + self._cluster_chance)).astype(np.float32)
+        clustered = bool(params.cluster_share)
+        self._spot_tables = self._tables * self._spot_keep if clustered else self._tables
+        self._spot_shift_tables = self._shift_tables * self._spot_keep if clustered else self._shift_tables
+        self._spot_table_sums = self._spot_tables.sum(axis=1, dtype=np.float64)
         g = geometry.n_layers
         sizes = {"profile": g + 1 + COPULA_SCORES if params.copula else 3 + (g if params.layer_noise else 0),
                  "core_noise": g if self._core_noise.any() else 0, "jitter": 2 * g if self._jitter.any() else 0}
@@ -231,7 +247,8 @@ class ShowerSimulator:
             weight += [share * (1.0 - w), share * w]
         return np.stack(index, axis=-1), np.stack(weight, axis=-1)
 
-    def _combine(self, index: np.ndarray, weight: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+    def _combine(self, index: np.ndarray, weight: np.ndarray, offset: np.ndarray | None = None,
+                 spots: bool = False) -> np.ndarray:
         """Sum over K of weight x tables[index] for every (shower, layer), (n * L, cells) float32, as one sparse
         product: the maps are never built profile by profile. ``offset`` (n, L, 2) in cells moves each map to
         first order (`_shift_tables`)."""
@@ -242,7 +259,10 @@ class ShowerSimulator:
             d = offset.reshape(rows, 2)
             index = np.concatenate([index, index + n_grid, index + 2 * n_grid], axis=1)
             weight = np.concatenate([weight, -0.5 * d[:, :1] * weight, -0.5 * d[:, 1:] * weight], axis=1)
-        tables = self._tables if offset is None else self._shift_tables
+        if spots:
+            tables = self._spot_tables if offset is None else self._spot_shift_tables
+        else:
+            tables = self._tables if offset is None else self._shift_tables
         product = sparse.csr_matrix((weight.astype(np.float32).ravel(), index.ravel(),
                                      np.arange(0, index.size + 1, index.shape[1])), shape=(rows, tables.shape[0]))
         return np.asarray(product @ tables)
@@ -276,10 +296,11 @@ class ShowerSimulator:
         if self._jitter.any():
             offset = np.clip(self._jitter * normals[:, self._normals["jitter"]].reshape(len(ep), 2, g.n_layers),
                              -0.5, 0.5).transpose(0, 2, 1)
-            maps = self._combine(index, weight, offset)
-            self._cut_negative(maps, (weight * self._table_sums[index]).sum(axis=2).ravel())
+            maps = self._combine(index, weight, offset, spots=per_gev is not None)
+            sums = self._table_sums if per_gev is None else self._spot_table_sums
+            self._cut_negative(maps, (weight * sums[index]).sum(axis=2).ravel())
         else:
-            maps = self._combine(index, weight)
+            maps = self._combine(index, weight, spots=per_gev is not None)
         return maps
 
     @staticmethod
@@ -305,7 +326,10 @@ class ShowerSimulator:
             raise ValueError("these parameters size the spots by the primary energy: pass ep")
         per_gev, scale = (self._spots_per_gev, None) if ep is None else self._spot_sizes(np.asarray(ep))
         by_layer = np.ascontiguousarray(mu.transpose(0, 3, 1, 2))  # free for `expected`'s output
-        return self._spots((by_layer * per_gev[..., None, None]).ravel(), mu.shape, rng, scale)
+        expected_spots = by_layer * per_gev[..., None, None]
+        if self.params.cluster_share:  # thinned where spots bring companions, as `_spot_tables` are
+            expected_spots *= self._spot_keep.reshape(mu.shape[1:3])
+        return self._spots(expected_spots.ravel(), mu.shape, rng, scale)
 
     def _spot_sizes(self, ep: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Expected spots per GeV, (L,) or per shower (n, L), and the spot energies' scale per shower (n, L), None
@@ -322,13 +346,11 @@ class ShowerSimulator:
         n, n_x, n_y, n_layers = shape
         cells, count = poisson_hits(expected_spots, rng)
         energy = np.zeros(n * n_x * n_y * n_layers, dtype=np.float32)
-        if not self.params.cluster_share:
-            energy[self._depth_last(cells, shape)] = self._spot_energies(cells, count, shape, rng, scale)
-            return energy.reshape(shape)
-        cells, count, companions, companion_count = self._clustered(cells, count, shape, rng)
         energy[self._depth_last(cells, shape)] = self._spot_energies(cells, count, shape, rng, scale)
-        np.add.at(energy, self._depth_last(companions, shape),
-                  self._spot_energies(companions, companion_count, shape, rng, scale))
+        if self.params.cluster_share:
+            companions, pairs = self._clustered(cells, count, shape, rng)
+            np.add.at(energy, self._depth_last(companions, shape),
+                      self._spot_energies(companions, pairs, shape, rng, scale))
         return energy.reshape(shape)
 
     @staticmethod
@@ -340,25 +362,23 @@ class ShowerSimulator:
         return (shower * per_layer + cells % per_layer) * n_layers + layer
 
     def _clustered(self, cells: np.ndarray, count: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Far spots in pairs (`SimulatorParams.cluster_share`): each far cell keeps its spots with chance
-        1 / (1 + q) (a thinned Poisson draw, of mean lowered by 1 + q) and each kept spot brings a companion with
-        chance q, into one of the four neighbouring cells (at the edge, the cell itself). Returns the cells and
-        their spot counts, then the companions' cells (repeats possible) and counts."""
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Far spots in pairs (`SimulatorParams.cluster_share`): the cells' spot counts were drawn from means
+        lowered by 1 + q (`_spot_tables`), and each spot brings a companion with chance q, into one of the four
+        neighbouring cells (at the edge, the cell itself): energy and hit count stay. Returns the companions'
+        cells (layer-major, repeats possible) and spot counts."""
         _, n_x, n_y, _ = shape
         per_layer = n_x * n_y
         chance = self._cluster_chance[cells % per_layer]
         far = np.flatnonzero(chance > 0)
-        q = chance[far]
-        count[far] = rng.binomial(count[far], 1.0 / (1.0 + q))
-        pairs = rng.binomial(count[far], q)
+        pairs = _binomial_mostly_one(count[far], chance[far], rng)
         some = np.flatnonzero(pairs)
         origin, pairs = cells[far[some]], pairs[some]
         step = rng.integers(0, 4, len(origin))
         in_layer = origin % per_layer
         x = np.clip(in_layer // n_y + _NEIGHBOUR_DX[step], 0, n_x - 1)
         y = np.clip(in_layer % n_y + _NEIGHBOUR_DY[step], 0, n_y - 1)
-        return cells, count, origin - in_layer + x * n_y + y, pairs
+        return origin - in_layer + x * n_y + y, pairs
 
     def _spot_energies(self, cells: np.ndarray, count: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
                        scale: np.ndarray | None) -> np.ndarray:
