@@ -26,14 +26,14 @@ from caloquant.geometry import ECAL, CalorimeterGeometry
 from caloquant.physics.distances import standardise
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_width
-from caloquant.simulator.model import ShowerSimulator, copula_design
-from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorParams
+from caloquant.simulator.model import ShowerSimulator, copula_design, hat_basis
+from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, COPULA_SPREAD_KNOTS, SimulatorParams
 
 __all__ = ["FLUCTUATION_FIELDS", "copula_fields", "early_widths_follow_depth", "far_neighbour_counts",
            "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
 
-FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "spot_scale",
-                      "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
+FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "copula_spread",
+                      "spot_scale", "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
                       "radius_scale_slope", "lateral_depth_power")
 _MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
 _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
@@ -57,6 +57,7 @@ _EMPTY_LAYER_SPOTS = 0.5
 # Centroid scores between which the width's mean and spread are piecewise linear (`_profile_scores`); chosen
 # from knots 1 or 0.5 apart by the held-out classifier (docs/simulator.md, session 33)
 _WIDTH_KNOTS = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)
+_MIN_SPREAD = 0.05  # a residual's variance factor at a depth: at least this share of its mean
 _SLOPE_FROM_PASS = 1  # the spot sizes' energy slope moves once their level is near (the first pass is 15 % off)
 _PROBE_PASS = 3  # after three passes that bring hits, centroids and widths close without it
 _MIN_SIGNAL = 0.5  # a layer mostly spot noise (a photon's first layers) keeps at most 4x its correlations
@@ -85,12 +86,6 @@ def _log_shares(f: EventFeatures) -> np.ndarray:
     return np.concatenate([np.log(layers / total[:, None]), np.log(total / f.ep)[:, None]], axis=1)
 
 
-def _hat_basis(x: np.ndarray, knots: tuple[float, ...]) -> np.ndarray:
-    """(n, K) weights of linear interpolation between ``knots``, constant beyond the ends: a least-squares fit
-    on them is a piecewise-linear curve in x that a few far-out showers cannot swing."""
-    return np.stack([np.interp(x, knots, unit) for unit in np.eye(len(knots))], axis=1)
-
-
 def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
     """(n, 2) normal scores of the longitudinal centroid and width (in layers) around their means in u; the
     width's taken around its mean and in units of its spread at the shower's centroid score, so the copula,
@@ -109,7 +104,7 @@ def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
         return x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
 
     g1 = normal_scores(around_energy(centroid))
-    at_centroid = _hat_basis(g1, _WIDTH_KNOTS)
+    at_centroid = hat_basis(g1, _WIDTH_KNOTS)
 
     def curve(x: np.ndarray) -> np.ndarray:
         return at_centroid @ np.linalg.lstsq(at_centroid, x, rcond=None)[0]
@@ -141,8 +136,16 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_ge
     design = copula_design(u, scores)
     mean, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = y - design @ mean
-    var, *_ = np.linalg.lstsq(design[:, :2], resid**2 - spot_var, rcond=None)
-    sd = np.sqrt(np.maximum(design[:, :2] @ var, 1e-8))
+    # each log share's residual variance as a piecewise-linear factor in the centroid score (its mean over the
+    # showers about 1) times a line in u, the spots' own variance (the same whatever the depth) taken out; the
+    # sampling fraction keeps one spread (by depth too, the electrons' held-out FPD rose from 1.05-1.22 to 1.19-1.28)
+    at_depth = hat_basis(scores[:, 0], COPULA_SPREAD_KNOTS)
+    spread = np.maximum(np.linalg.lstsq(at_depth, resid**2, rcond=None)[0] / (resid**2).mean(axis=0), _MIN_SPREAD)
+    spread[:, -1] = 1.0
+    factor = at_depth @ spread
+    var = np.stack([np.linalg.lstsq(design[:, :2] * factor[:, [j]], resid[:, j] ** 2 - spot_var[:, j], rcond=None)[0]
+                    for j in range(resid.shape[1])], axis=1)
+    sd = np.sqrt(np.maximum(design[:, :2] @ var, 1e-8) * factor)
     standard = np.concatenate([scores, resid / sd], axis=1)
     normal = ndtri((rankdata(standard, axis=0) - 0.5) / len(standard))
     corr = np.corrcoef(normal.T)
@@ -161,7 +164,8 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_ge
     return {"copula_mean": tuple(map(float, mean.T.ravel())), "copula_var": tuple(map(float, var.T.ravel())),
             "copula_chol": tuple(map(float, np.linalg.cholesky(corr).ravel())),
             "copula_quantiles": tuple(map(float, np.maximum.accumulate(quantiles, axis=1).ravel())),
-            "copula_bounds": tuple(map(float, np.stack([y.min(axis=0), y.max(axis=0)], axis=1).ravel()))}
+            "copula_bounds": tuple(map(float, np.stack([y.min(axis=0), y.max(axis=0)], axis=1).ravel())),
+            "copula_spread": tuple(map(float, spread.T.ravel()))}
 
 
 def _robust_widths(x: np.ndarray) -> np.ndarray:

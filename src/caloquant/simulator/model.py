@@ -17,9 +17,9 @@ from scipy.special import gammaln
 from caloquant.contract import ZERO_BELOW_GEV, draw_energies
 from caloquant.geometry import ECAL, CalorimeterGeometry
 from caloquant.simulator.lateral import cell_fraction_tables, interpolation_weights
-from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, SimulatorParams
+from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, COPULA_SPREAD_KNOTS, SimulatorParams
 
-__all__ = ["CHUNK", "ShowerSimulator", "copula_design", "draw_energies"]
+__all__ = ["CHUNK", "ShowerSimulator", "copula_design", "draw_energies", "hat_basis"]
 
 CHUNK = 256
 
@@ -31,6 +31,12 @@ def copula_design(u: np.ndarray, scores: np.ndarray) -> np.ndarray:
     g1, g2 = scores[:, 0], scores[:, 1]
     return np.stack([np.ones_like(u), u, u**2, g1, g1**2 - 1, g1 * u, g1**3 - 3 * g1, g2, g2**2 - 1, g1 * g2,
                      g2 * u], axis=1)
+
+
+def hat_basis(x: np.ndarray, knots: tuple[float, ...]) -> np.ndarray:
+    """(n, K) weights of linear interpolation between ``knots``, constant beyond the ends: a least-squares fit
+    on them is a piecewise-linear curve in x that a few far-out showers cannot swing."""
+    return np.stack([np.interp(x, knots, unit) for unit in np.eye(len(knots))], axis=1)
 
 
 def poisson_hits(lam: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +121,8 @@ class ShowerSimulator:
             self._quantiles = np.reshape(params.copula_quantiles, (n_dim + COPULA_SCORES, len(COPULA_GRID)))
             bounds = np.reshape(params.copula_bounds or (-np.inf, np.inf) * n_dim, (n_dim, 2))
             self._lowest, self._highest = bounds[:, 0], bounds[:, 1]
+            self._spread = (np.reshape(params.copula_spread, (n_dim, len(COPULA_SPREAD_KNOTS)))
+                            if params.copula_spread else None)
         ones = np.ones(geometry.n_layers)
         self._spot_scale = np.asarray(params.spot_scale or ones, dtype=np.float32)  # all ones when off
         self._jitter = np.asarray(params.centroid_jitter_mm or 0 * ones) / geometry.cell_size_mm
@@ -197,6 +205,8 @@ class ShowerSimulator:
         marginal = np.stack([np.interp(score[:, j], grid, self._quantiles[j]) for j in range(n_dim)], axis=1)
         mean = copula_design(u, marginal[:, :COPULA_SCORES]) @ self._mean.T
         sd = np.sqrt(np.maximum(self._var[:, 0] + self._var[:, 1] * u[:, None], 1e-8))
+        if self._spread is not None:  # each residual's variance by the shower's depth
+            sd = sd * np.sqrt(hat_basis(marginal[:, 0], COPULA_SPREAD_KNOTS) @ self._spread.T)
         y = np.clip(mean + sd * marginal[:, COPULA_SCORES:], self._lowest, self._highest)
         share = np.exp(y[:, :n_layers] - y[:, :n_layers].max(axis=1, keepdims=True))
         layer = (ep * np.exp(y[:, n_layers]))[:, None] * share / share.sum(axis=1, keepdims=True)

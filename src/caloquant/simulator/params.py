@@ -23,6 +23,7 @@ MAX_PROFILE_EXPONENT = 30.0
 COPULA_SCORES = 2  # the copula's profile scores: the longitudinal centroid and width (normal scores)
 COPULA_TERMS = 11  # columns of model.copula_design: 1, u, u^2 and curves in the two scores
 COPULA_GRID = tuple(-3.5 + 7.0 * i / 100 for i in range(101))  # normal scores of the copula's marginal quantiles
+COPULA_SPREAD_KNOTS = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)  # centroid scores where `copula_spread` is given
 
 
 def _pairs(values: tuple[float, ...], row: int) -> list[tuple[float, float]]:
@@ -62,6 +63,10 @@ class SimulatorParams:
     layer's spread otherwise reached 30x Geant4's largest layer-3 share of a photon): two profile parameters tie
     the layers too rigidly, independent noise too loosely, and the sampling fraction then varies 1.6x
     Geant4's; a layer's share curves with the shower's depth, which a copula alone draws as a straight line.
+    ``copula_spread`` (per log share and the sampling fraction, at the centroid scores COPULA_SPREAD_KNOTS,
+    piecewise linear between, constant beyond) multiplies each residual's variance by the shower's depth: a
+    photon's layer-4 share varies 0.3 in log in the earliest sixth of showers and 1.4 in the latest, and drawn
+    with one spread the early showers' first layers came out twice as variable as Geant4's. Empty: one spread.
     ``spot_scale`` multiplies the spot sizes per layer (Geant4's hits per GeV differ by layer: the first and
     last layers by 10-20 %), times exp(``spot_scale_slope`` u) per layer (a layer's hits per GeV also change with
     the primary energy: layers 2-4 of 100-200 GeV electrons had 8-11 % too few hits, of 400-500 GeV 4 % too
@@ -116,6 +121,7 @@ class SimulatorParams:
     copula_chol: tuple[float, ...] = ()
     copula_quantiles: tuple[float, ...] = ()
     copula_bounds: tuple[float, ...] = ()
+    copula_spread: tuple[float, ...] = ()
     spot_scale: tuple[float, ...] = ()
     spot_scale_slope: tuple[float, ...] = ()
     centroid_jitter_mm: tuple[float, ...] = ()
@@ -176,6 +182,7 @@ class SimulatorParams:
         n_copula = n_dim + COPULA_SCORES
         optional = {"copula_mean": COPULA_TERMS * n_dim, "copula_var": 2 * n_dim, "copula_chol": n_copula**2,
                     "copula_quantiles": n_copula * len(COPULA_GRID), "copula_bounds": 2 * n_dim,
+                    "copula_spread": n_dim * len(COPULA_SPREAD_KNOTS),
                     "spot_scale": ECAL.n_layers, "spot_scale_slope": ECAL.n_layers,
                     "centroid_jitter_mm": ECAL.n_layers, "core_gain": ECAL.n_layers,
                     "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers, "radius_scale_slope": ECAL.n_layers,
@@ -218,6 +225,7 @@ class SimulatorParams:
                   ("cluster_share", 0 <= self.cluster_share <= 1, "a chance in [0, 1]"),
                   ("cluster_radii_cells", 0 <= self.cluster_radii_cells[0] < self.cluster_radii_cells[1],
                    "0 <= inner < outer"),
+                  ("copula_spread", min(self.copula_spread, default=1.0) > 0, "positive"),
                   ("copula_quantiles", all(b >= a for a, b in _pairs(self.copula_quantiles, len(COPULA_GRID))),
                    "quantiles increasing along COPULA_GRID"),
                   ("copula_bounds", all(b >= a for a, b in zip(self.copula_bounds[::2], self.copula_bounds[1::2],
