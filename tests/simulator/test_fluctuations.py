@@ -8,16 +8,17 @@ import pytest
 
 from caloquant.errors import DataFormatError
 from caloquant.geometry import ECAL
-from caloquant.physics.features import extract_features
+from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.resources import geant4_check_sample
 from caloquant.simulator import ShowerSimulator, load_params
 from caloquant.simulator.fit import load_targets
 from caloquant.simulator.fit_fluctuations import (
+    FarCells,
     _centroid_spread,
-    _counting_far_neighbours,
     _heavy_tailed_centroids,
-    _next_cluster_share,
     _profile_scores,
+    _secant_step,
+    _tap_far_cells,
     copula_fields,
     early_widths_follow_depth,
     far_neighbour_counts,
@@ -305,24 +306,42 @@ def test_far_neighbour_counts_count_far_hits_and_those_beside_another() -> None:
     np.testing.assert_array_equal(far_neighbour_counts(showers), [2, 5])
 
 
-def test_the_cluster_share_step_reaches_a_linear_response_in_a_few_passes() -> None:
+def test_the_secant_step_reaches_a_linear_response_in_a_few_passes() -> None:
     tried: list[tuple[float, float]] = []
     share = 0.15
     for _ in range(3):
         tried.append((share, 0.1 + 2.0 * share))
-        share = _next_cluster_share(tried, 0.5)
+        share = _secant_step(tried, 0.5, 1.0, 0.0, 0.6)
     assert share == pytest.approx(0.2, abs=1e-9)
-    assert _next_cluster_share([(0.0, 0.9)], 0.1) == 0.0  # clusters cannot go below none
+    assert _secant_step([(0.0, 0.9)], 0.1, 1.0, 0.0, 0.6) == 0.0  # clusters cannot go below none
+    noisy = [(0.3, 0.5), (0.5, 0.52)]  # a secant of the wrong sign (noise): the first slope instead
+    assert _secant_step(noisy, 0.4, -0.25, 0.0, 1.0) == pytest.approx(0.5 + 0.12 / 0.25)
+
+
+def _geant4_like(truth: SimulatorParams, ep: np.ndarray) -> tuple[EventFeatures, FarCells]:
+    """Features and far cells of showers simulated with ``truth``, as `fit.load_targets` reads them from Geant4."""
+    counts, early = np.zeros(2), []
+    features = extract_features(_tap_far_cells(ShowerSimulator(truth).iter_showers(ep, 4, threads=2), counts, early))
+    return features, FarCells(neighbours=counts[0] / counts[1], early=np.concatenate(early))
 
 
 def test_the_calibration_passes_recover_the_far_spots_cluster_share(profile_only) -> None:
-    truth = replace(profile_only, cluster_share=0.3)
     ep = np.random.default_rng(4).uniform(100.0, 500.0, 512)
-    counts = np.zeros(2)
-    target = extract_features(_counting_far_neighbours(ShowerSimulator(truth).iter_showers(ep, 4, threads=2), counts))
-    fitted = fit_fluctuations(profile_only, target, seed=5, passes=4, far_neighbours=counts[0] / counts[1])
+    target, far_cells = _geant4_like(replace(profile_only, cluster_share=0.3), ep)
+    fitted = fit_fluctuations(profile_only, target, seed=5, passes=4, far_cells=far_cells)
     assert fitted.cluster_share == pytest.approx(0.3, abs=0.05)
     assert fit_fluctuations(profile_only, target, seed=5, passes=1).cluster_share == 0.0  # not asked: single spots
+
+
+def test_the_calibration_passes_tell_a_halo_of_fixed_energy_from_one_that_follows_the_layer(profile_only) -> None:
+    """The first layers' far energy follows the layer energy with slope about 1 - halo_response: Geant4 electrons
+    0.58, photons 0.44. Showers made with responses 0.1 and 0.9 get back fits about as far apart."""
+    ep = np.random.default_rng(6).uniform(100.0, 500.0, 1024)
+    fitted = []
+    for response in (0.1, 0.9):
+        target, far_cells = _geant4_like(replace(load_params(), halo_response=response), ep)
+        fitted.append(fit_fluctuations(profile_only, target, seed=5, passes=6, far_cells=far_cells).halo_response)
+    assert fitted[1] > fitted[0] + 0.4 and abs(fitted[0] - 0.1) < 0.3 and abs(fitted[1] - 0.9) < 0.3  # 0.34, 1.0
 
 
 def test_the_calibration_passes_recover_spot_sizes_radii_their_energy_slopes_and_centroid_jitter(profile_only) -> None:

@@ -25,7 +25,13 @@ from caloquant.errors import InputValueError
 from caloquant.geometry import ECAL
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_spread, shape_numbers
-from caloquant.simulator.fit_fluctuations import far_neighbour_counts, fit_fluctuations, without_fluctuations
+from caloquant.simulator.fit_fluctuations import (
+    FarCells,
+    early_far_energy,
+    far_neighbour_counts,
+    fit_fluctuations,
+    without_fluctuations,
+)
 from caloquant.simulator.model import ShowerSimulator
 from caloquant.simulator.params import LATERAL_PROFILES, MAX_PROFILE_EXPONENT, SimulatorParams, check_particle
 
@@ -44,7 +50,7 @@ class FitTargets:
     cell_spectrum: np.ndarray  # fraction of non-zero cells per quarter decade of energy (SPECTRUM_EDGES)
     path: str
     slice_text: str = "all"
-    far_neighbours: float | None = None  # of the hits beyond the clusters' outer radius, the share with a hit neighbour
+    far_cells: FarCells | None = None
 
 
 SPECTRUM_EDGES = np.arange(-6.0, 0.01, 0.25)  # log10 GeV: the contract's 1e-6 GeV cut to 1 GeV
@@ -71,6 +77,7 @@ def load_targets(path: str | os.PathLike[str], *, limit: int | None = None, star
     n_read = 0
     skipped = 0
     far = np.zeros(2)
+    early: list[np.ndarray] = []
     for ecal, ep in src.iter_chunks(500):
         if skipped < start:  # chunks before the slice (start need not fall on a chunk boundary)
             drop = min(start - skipped, len(ecal))
@@ -90,6 +97,7 @@ def load_targets(path: str | os.PathLike[str], *, limit: int | None = None, star
         nz = ecal[ecal > 0]
         cells.append(rng.choice(nz, size=min(len(nz), 20000), replace=False))
         far += far_neighbour_counts(ecal)
+        early.append(early_far_energy(ecal))
         n_read += len(ecal)
     feats = EventFeatures.concat(parts)
     allcells = np.concatenate(cells)
@@ -100,7 +108,7 @@ def load_targets(path: str | os.PathLike[str], *, limit: int | None = None, star
         cell_spectrum=_cell_spectrum(allcells),
         path=str(path),
         slice_text=f"[{start}:{start + n_read}]",
-        far_neighbours=float(far[0] / max(far[1], 1.0)),
+        far_cells=FarCells(neighbours=float(far[0] / max(far[1], 1.0)), early=np.concatenate(early)),
     )
 
 
@@ -306,7 +314,7 @@ def fit_simulator(
     say("longitudinal profile with spot noise")
     p = _fit_longitudinal(p, targets, normals, noise, with_spots=True)
     say("per-event fluctuations")
-    p = fit_fluctuations(p, targets.features, seed=seed, progress=say, far_neighbours=targets.far_neighbours)
+    p = fit_fluctuations(p, targets.features, seed=seed, progress=say, far_cells=targets.far_cells)
     return _finished(p, targets, seed, particle, "caloquant fit-sim: lateral lsq, spot grid, longitudinal lsq with "
                      "common random numbers, copula of the layer energies and per-layer calibration of the "
                      "fluctuations")
@@ -321,7 +329,7 @@ def refit_fluctuations(
     a full fit-sim today lands elsewhere with the same held-out quality, docs/simulator.md)."""
     check_particle(particle)
     p = fit_fluctuations(without_fluctuations(start), targets.features, seed=seed, progress=progress,
-                         far_neighbours=targets.far_neighbours)
+                         far_cells=targets.far_cells)
     origin = start.provenance.get("fitted_on", "?") + start.provenance.get("showers", "")
     return _finished(p, targets, seed, particle, f"caloquant fit-sim --profile-from: the profile stages of a fit on "
                      f"{origin}, then the copula of the layer energies and per-layer calibration of the fluctuations")

@@ -14,7 +14,7 @@ variances (each layer's spread after the spots and the normalisation of the shar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,8 +29,8 @@ from caloquant.physics.quantities import robust_width
 from caloquant.simulator.model import ShowerSimulator, copula_design, hat_basis
 from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, COPULA_SPREAD_KNOTS, SimulatorParams
 
-__all__ = ["FLUCTUATION_FIELDS", "copula_fields", "early_widths_follow_depth", "far_neighbour_counts",
-           "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
+__all__ = ["FLUCTUATION_FIELDS", "FarCells", "copula_fields", "early_far_energy", "early_widths_follow_depth",
+           "far_neighbour_counts", "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
 
 FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "copula_spread",
                       "spot_scale", "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
@@ -46,9 +46,15 @@ _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's re
 _FOLLOW_DEPTH_UNTIL_LAYER = 15
 _FOLLOW_DEPTH_TO_LAYER = 20
 _EARLY_LAYERS_TO = 6
-# How far a layer's halo ignores the layer's own excess (`SimulatorParams.halo_response`): chosen from 0, 0.25,
-# 0.35, 0.5, 0.7 and 1 by the held-out classifier on two Geant4 files (docs/simulator.md, session 30).
+# How far a layer's halo ignores the layer's own excess (`SimulatorParams.halo_response`): without Geant4's far
+# energies, session 30's choice for electrons (0, 0.25, 0.35, 0.5, 0.7 and 1 by the held-out classifier); with
+# them, the start of a secant search per pass until the far energy of layers _HALO_LAYERS follows the layer energy
+# as in Geant4 (`_halo_slope`; docs/simulator.md, session 34)
 _HALO_RESPONSE = 0.35
+_HALO_STEP = -0.25  # the halo slope's change per unit of halo response (Geant4-like photons: -0.22); steps halved after
+# the first, the passes after the probe averaged
+_HALO_LAYERS = (1, 2, 3, 4, 5)
+_HALO_RADIUS = 3.0  # cells from the beam: where the first layers' energy is mostly halo
 # An empty layer of the fit showers enters the copula as this many spots' worth of expected energy (spots of
 # the mean size before calibration), the Poisson draw of the simulator then leaving it empty with probability
 # exp(-0.5) = 0.61: chosen from 0.25, 0.5 and 1 by the classifier on the held-out photons (docs/simulator.md,
@@ -246,34 +252,70 @@ def far_neighbour_counts(showers: np.ndarray, geometry: CalorimeterGeometry = EC
     return np.array([(far_hits & neighbour[:, far]).sum(), far_hits.sum()], dtype=np.float64)
 
 
-def _counting_far_neighbours(chunks: Iterator[tuple[np.ndarray, np.ndarray]], counts: np.ndarray,
-                             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The chunks as they are, adding each one's `far_neighbour_counts` to ``counts`` on the way."""
+@dataclass(frozen=True)
+class FarCells:
+    """What the fit reads from Geant4's cells beyond the showers' features (`fit.load_targets`)."""
+
+    neighbours: float  # of the hits at least the clusters' outer radius from the beam, the share with a hit neighbour
+    early: np.ndarray  # (n, len(_HALO_LAYERS)): each fit shower's `early_far_energy`
+
+
+def early_far_energy(showers: np.ndarray, geometry: CalorimeterGeometry = ECAL) -> np.ndarray:
+    """(n, len(_HALO_LAYERS)): each shower's energy at least _HALO_RADIUS cells from the beam in the first layers,
+    where it is mostly the halo's."""
+    xc, yc = geometry.cell_centres_mm()
+    far = np.hypot(xc[:, None], yc[None, :]) >= _HALO_RADIUS * geometry.cell_size_mm
+    return showers[:, far][:, :, list(_HALO_LAYERS)].sum(axis=1, dtype=np.float64)
+
+
+def _halo_slope(far: np.ndarray, f: EventFeatures) -> float:
+    """How the first layers' far energy follows the layer energy: the slope of log far share on log layer share at
+    a given primary energy, averaged over _HALO_LAYERS (showers with energy in both). Geant4 electrons: 0.54-0.62,
+    photons 0.37-0.45; the halo as a fixed share of the layer (halo_response 0) pushes it towards 1."""
+    u = np.log(f.ep / 100.0)
+    total = np.where(f.total > 0, f.total, 1.0)
+    slopes = []
+    for k, j in enumerate(_HALO_LAYERS):
+        ok = (far[:, k] > 0) & (f.z_profile[:, j] > 0)
+        x = np.column_stack([np.ones(ok.sum()), u[ok], u[ok] ** 2, np.log(f.z_profile[ok, j] / total[ok])])
+        slopes.append(np.linalg.lstsq(x, np.log(far[ok, k] / total[ok]), rcond=None)[0][3])
+    return float(np.mean(slopes))
+
+
+def _tap_far_cells(chunks: Iterator[tuple[np.ndarray, np.ndarray]], counts: np.ndarray, early: list[np.ndarray],
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The chunks as they are, adding each one's `far_neighbour_counts` to ``counts`` and its `early_far_energy`
+    to ``early`` on the way."""
     for showers, energies in chunks:
         counts += far_neighbour_counts(showers)
+        early.append(early_far_energy(showers))
         yield showers, energies
 
 
-def _next_cluster_share(tried: list[tuple[float, float]], target: float) -> float:
-    """A secant step on (share, neighbour share) pairs towards the target, the first step on _CLUSTER_STEP."""
-    share, got = tried[-1]
-    slope = _CLUSTER_STEP
-    if len(tried) > 1 and abs(share - tried[-2][0]) > 1e-6:
-        slope = max((got - tried[-2][1]) / (share - tried[-2][0]), 0.1)
-    return float(np.clip(share + (target - got) / slope, 0.0, _MAX_CLUSTER_SHARE))
+def _secant_step(tried: list[tuple[float, float]], target: float, first_slope: float, lowest: float,
+                 highest: float) -> float:
+    """The next value of a parameter whose statistic should reach ``target``: a secant step on the last two (value,
+    statistic) pairs, on ``first_slope`` when there is one pair or the secant's sign or size is off (noise)."""
+    value, got = tried[-1]
+    slope = first_slope
+    if len(tried) > 1 and abs(value - tried[-2][0]) > 1e-6:
+        secant = (got - tried[-2][1]) / (value - tried[-2][0])
+        if secant * first_slope > 0:
+            slope = secant if abs(secant) >= 0.1 * abs(first_slope) else 0.1 * first_slope
+    return float(np.clip(value + (target - got) / slope, lowest, highest))
 
 
 def fit_fluctuations(
     p: SimulatorParams, f: EventFeatures, *, seed: int, passes: int = 8,
-    progress: Callable[[str], None] | None = None, far_neighbours: float | None = None,
+    progress: Callable[[str], None] | None = None, far_cells: FarCells | None = None,
 ) -> SimulatorParams:
     """The copula from Geant4, then ``passes`` simulations of the fit showers' energies calibrating the
     spot size and its energy slope, centroid jitter, core gain, core noise, radius scale and its energy slope
     (the median width below and above the median energy) and copula variances per layer. The fourth pass
     probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation and width
-    spread sets the gain and the noise (a secant step per layer, refined in the passes after). With
-    ``far_neighbours`` (Geant4's share of far hits with a hit neighbour, `far_neighbour_counts`) the far spots'
-    cluster share is calibrated too; without, they stay single."""
+    spread sets the gain and the noise (a secant step per layer, refined in the passes after). With Geant4's
+    ``far_cells`` the far spots' cluster share and the halo's response are calibrated too (a secant step per
+    pass each); without, the spots stay single and the halo responds as session 30 chose for electrons."""
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev(), _EMPTY_LAYER_SPOTS * p.gev_per_spot()),
@@ -291,18 +333,25 @@ def fit_fluctuations(
     response = width_per_logit = None
     slope, radius_slope, low = np.zeros(n_layers), np.zeros(n_layers), u < np.median(u)
     base: dict[str, np.ndarray] = {}
-    share = 0.0 if far_neighbours is None else _CLUSTER_START
-    tried: list[tuple[float, float]] = []
+    share, halo = (0.0 if far_cells is None else _CLUSTER_START), _HALO_RESPONSE
+    halo_target = None if far_cells is None else _halo_slope(far_cells.early, f)
+    tried_share: list[tuple[float, float]] = []
+    tried_halo: list[tuple[float, float]] = []
+    settled: list[float] = []  # the halo responses after the probe: the slope's noise (0.03-0.05) moves them about
     for i in range(passes):
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
         sim = ShowerSimulator(replace(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, radius_slope,
-                                            var), cluster_share=share))
-        far = np.zeros(2)
-        simulated = extract_features(_counting_far_neighbours(sim.iter_showers(f.ep.copy(), seed + i, threads=2), far))
+                                            var), cluster_share=share, halo_response=halo))
+        far, early = np.zeros(2), list[np.ndarray]()
+        simulated = extract_features(_tap_far_cells(sim.iter_showers(f.ep.copy(), seed + i, threads=2), far, early))
         got = _layer_numbers(simulated, heavy_tailed)
-        if far_neighbours is not None:
-            tried.append((share, far[0] / max(far[1], 1.0)))
-            share = _next_cluster_share(tried, far_neighbours)
+        if far_cells is not None and halo_target is not None and i != _PROBE_PASS:  # the probe's gain is not the fit's
+            tried_share.append((share, far[0] / max(far[1], 1.0)))
+            share = _secant_step(tried_share, far_cells.neighbours, _CLUSTER_STEP, 0.0, _MAX_CLUSTER_SHARE)
+            tried_halo.append((halo, _halo_slope(np.concatenate(early), simulated)))
+            halo = float(np.clip(halo + (halo_target - tried_halo[-1][1]) / _HALO_STEP * (0.5 if i else 1.0), 0.0, 1.0))
+            if i > _PROBE_PASS:
+                settled.append(halo)
         if i >= _SLOPE_FROM_PASS:  # hits per layer, simulated over Geant4's, below and above the median energy
             step = _slope_in_u([_ratio(simulated.layer_hits[m].mean(axis=0), f.layer_hits[m].mean(axis=0))
                                 for m in (low, ~low)], u, low)
@@ -315,7 +364,9 @@ def fit_fluctuations(
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
             f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
             f"{np.abs(got['width'] / target['width'] - 1).max():.1%}"
-            + ("" if not tried else f", far hits with a neighbour {tried[-1][1]:.3f} (Geant4 {far_neighbours:.3f})"))
+            + ("" if far_cells is None else f", far hits with a neighbour {tried_share[-1][1]:.3f} (Geant4 "
+                                            f"{far_cells.neighbours:.3f}), halo slope {tried_halo[-1][1]:.2f} (Geant4 "
+                                            f"{halo_target:.2f})"))
         scale *= _ratio(got["hits"], target["hits"])  # fewer hits than Geant4: smaller, more spots
         jitter = np.minimum(np.sqrt(np.maximum(jitter**2 + target["centroid"] ** 2 - got["centroid"] ** 2, 0.0)),
                             _MAX_JITTER_MM)
@@ -336,7 +387,7 @@ def fit_fluctuations(
             noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
                                     / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
     return replace(_with(p, scale, slope, jitter, gain / excess_sd, noise, radius, radius_slope, var),
-                   cluster_share=share)
+                   cluster_share=share, halo_response=float(np.mean(settled)) if settled else halo)
 
 
 def lateral_depth_power(n_layers: int, early_follow: bool = True) -> np.ndarray:
