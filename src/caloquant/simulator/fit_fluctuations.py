@@ -48,11 +48,12 @@ _FOLLOW_DEPTH_TO_LAYER = 20
 _EARLY_LAYERS_TO = 6
 # How far a layer's halo ignores the layer's own excess (`SimulatorParams.halo_response`): without Geant4's far
 # energies, session 30's choice for electrons (0, 0.25, 0.35, 0.5, 0.7 and 1 by the held-out classifier); with
-# them, the start of a secant search per pass until the far energy of layers _HALO_LAYERS follows the layer energy
-# as in Geant4 (`_halo_slope`; docs/simulator.md, session 34)
+# them, where a step per pass starts that moves it until the far energy of layers _HALO_LAYERS follows the layer
+# energy as in Geant4 (`_halo_slope`; docs/simulator.md, session 34)
 _HALO_RESPONSE = 0.35
-_HALO_STEP = -0.25  # the halo slope's change per unit of halo response (Geant4-like photons: -0.22); steps halved after
-# the first, the passes after the probe averaged
+# The halo slope's change per unit of halo response (Geant4-like photons: -0.22): each step divides the slope's
+# offset by it, halved after the first; the responses of the passes after the probe are averaged
+_HALO_STEP = -0.25
 _HALO_LAYERS = (1, 2, 3, 4, 5)
 _HALO_RADIUS = 3.0  # cells from the beam: where the first layers' energy is mostly halo
 # An empty layer of the fit showers enters the copula as this many spots' worth of expected energy (spots of
