@@ -315,8 +315,9 @@ def fit_fluctuations(
     (the median width below and above the median energy) and copula variances per layer. The fourth pass
     probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation and width
     spread sets the gain and the noise (a secant step per layer, refined in the passes after). With Geant4's
-    ``far_cells`` the far spots' cluster share and the halo's response are calibrated too (a secant step per
-    pass each); without, the spots stay single and the halo responds as session 30 chose for electrons."""
+    ``far_cells`` the far spots' cluster share (a secant step per pass) and the halo's response (a damped step per
+    pass, averaged after the probe) are calibrated too, neither on the probe pass; without, the spots stay single
+    and the halo responds as session 30 chose for electrons."""
     say = progress or (lambda _msg: None)
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev(), _EMPTY_LAYER_SPOTS * p.gev_per_spot()),
