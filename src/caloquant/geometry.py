@@ -78,6 +78,11 @@ class CalorimeterGeometry:
         y = (np.arange(self.n_y) - self.beam_cell[1]) * self.cell_size_mm
         return x, y
 
+    def cell_radii(self) -> np.ndarray:
+        """(n_x, n_y): each cell centre's distance from the beam impact point, in cells."""
+        x, y = self.cell_centres_mm()
+        return np.hypot(x[:, None], y[None, :]) / self.cell_size_mm
+
     def describe(self) -> dict[str, object]:
         """A JSON-ready description, stored in file attributes and metadata."""
         return {

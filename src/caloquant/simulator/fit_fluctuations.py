@@ -247,8 +247,7 @@ def far_neighbour_counts(showers: np.ndarray, geometry: CalorimeterGeometry = EC
     neighbour[:, :-1] |= hit[:, 1:]
     neighbour[:, :, 1:] |= hit[:, :, :-1]
     neighbour[:, :, :-1] |= hit[:, :, 1:]
-    xc, yc = geometry.cell_centres_mm()
-    far = np.hypot(xc[:, None], yc[None, :]) >= from_radius * geometry.cell_size_mm
+    far = geometry.cell_radii() >= from_radius
     far_hits = hit[:, far]
     return np.array([(far_hits & neighbour[:, far]).sum(), far_hits.sum()], dtype=np.float64)
 
@@ -264,8 +263,7 @@ class FarCells:
 def early_far_energy(showers: np.ndarray, geometry: CalorimeterGeometry = ECAL) -> np.ndarray:
     """(n, len(_HALO_LAYERS)): each shower's energy at least _HALO_RADIUS cells from the beam in the first layers,
     where it is mostly the halo's."""
-    xc, yc = geometry.cell_centres_mm()
-    far = np.hypot(xc[:, None], yc[None, :]) >= _HALO_RADIUS * geometry.cell_size_mm
+    far = geometry.cell_radii() >= _HALO_RADIUS
     return showers[:, far][:, :, list(_HALO_LAYERS)].sum(axis=1, dtype=np.float64)
 
 

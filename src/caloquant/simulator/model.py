@@ -78,8 +78,7 @@ _NEIGHBOUR_DY = np.array([0, 0, 1, -1])
 
 def _cluster_chances(params: SimulatorParams, geometry: CalorimeterGeometry) -> np.ndarray:
     """Each cell's chance that a spot there brings a companion (`SimulatorParams.cluster_share`), flat (x * y)."""
-    xc, yc = geometry.cell_centres_mm()
-    radius = np.hypot(xc[:, None], yc[None, :]).ravel() / geometry.cell_size_mm
+    radius = geometry.cell_radii().ravel()
     inner, outer = params.cluster_radii_cells
     return params.cluster_share * np.clip((radius - inner) / (outer - inner), 0.0, 1.0)
 
