@@ -1,11 +1,14 @@
 """Rank what gives the simulator away against Geant4 (docs/simulator.md, issue 17; rerunnable, seeded).
 
-    python scripts/rank_simulator_features.py [-r GEANT4.h5] [-n 1500] [-o docs/results/simulator-ranking]
+    python scripts/rank_simulator_features.py [-r GEANT4.h5[START:STOP]] [-n 1500] [--particle e-|gamma]
+        [-o docs/results/simulator-ranking]
 
-Geant4 showers the fit never saw (default: geant4_electrons_100-500GeV_part3.h5) against simulated showers
-at the same primary energies; every per-shower feature of `physics.ranking.diagnostic_features` ranked by a
-one-feature classifier's AUC, with separation power and permutation importance in the full classifier.
-Writes OUT.json, OUT.md (the table) and OUT.png (the most separating feature, simulator against Geant4).
+Geant4 showers the fit never saw (default: geant4_electrons_100-500GeV_part3.h5; for photons the 1 250 the shipped
+fit left out, geant4_photons_100-500GeV.h5[1750:3000]) against simulated showers at the same primary energies;
+every per-shower feature of `physics.ranking.diagnostic_features` ranked by a one-feature classifier's AUC, with
+separation power and permutation importance in the full classifier, then groups of features by the AUC of a
+classifier that sees only them (`physics.ranking.feature_groups`). Writes OUT.json, OUT.md (the tables) and
+OUT.png (the most separating feature, simulator against Geant4).
 """
 
 from __future__ import annotations
@@ -17,14 +20,24 @@ import numpy as np
 
 from caloquant._atomic import atomic_path, write_json_atomic, write_text_atomic
 from caloquant.data import open_showers
+from caloquant.data.slices import parse_file_slice
 from caloquant.metadata import metadata
 from caloquant.physics.features import extract_features
-from caloquant.physics.ranking import diagnostic_features, rank_features
+from caloquant.physics.ranking import diagnostic_features, feature_groups, rank_feature_groups, rank_features
 from caloquant.report.style import hep_style
 from caloquant.simulator import ShowerSimulator, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "data" / "geant4" / "geant4_electrons_100-500GeV_part3.h5"
+GEANT4 = ROOT.parent / "shared" / "data" / "geant4"
+DEFAULT_REFERENCE = {"e-": f"{GEANT4 / 'geant4_electrons_100-500GeV_part3.h5'}",
+                     "gamma": f"{GEANT4 / 'geant4_photons_100-500GeV.h5'}[1750:3000]"}
+
+
+def _group_table(groups: list[dict]) -> str:
+    lines = ["", "Groups of high-level features, by the AUC of a classifier that sees only them (mean of three "
+             "train/test splits, their spread):", "", "| group | features | AUC | spread |", "|---|---|---|---|"]
+    lines += [f"| {g['group']} | {g['features']} | {g['auc']:.3f} | {g['auc_spread']:.3f} |" for g in groups]
+    return "\n".join(lines) + "\n"
 
 
 def _table(result: dict, top: int) -> str:
@@ -65,7 +78,9 @@ def _figure(x_sim: np.ndarray, x_g4: np.ndarray, name: str, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-r", "--reference", type=Path, default=DEFAULT_REFERENCE)
+    ap.add_argument("-r", "--reference", default=None, help="Geant4 showers, FILE.h5 or FILE.h5[START:STOP] "
+                    "(default: the held-out showers of --particle).")
+    ap.add_argument("--particle", choices=sorted(DEFAULT_REFERENCE), default="e-")
     ap.add_argument("-n", "--count", type=int, default=1500)
     ap.add_argument("-o", "--out", type=Path, default=ROOT / "docs" / "results" / "simulator-ranking")
     ap.add_argument("--params", type=Path, default=None, help="Simulator parameters (default: the shipped fit).")
@@ -73,19 +88,23 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
 
-    src = open_showers(args.reference)
-    n = min(args.count, src.n_showers)
+    reference = args.reference or DEFAULT_REFERENCE[args.particle]
+    path, start, stop = parse_file_slice(reference)
+    src = open_showers(path)
+    first = start or 0
+    n = min(args.count, (stop or src.n_showers) - first)
     g4 = extract_features(src.iter_chunks())
-    g4 = g4.select(np.arange(len(g4)) < n)
-    sim = ShowerSimulator(load_params(args.params))
+    g4 = g4.select((np.arange(len(g4)) >= first) & (np.arange(len(g4)) < first + n))
+    sim = ShowerSimulator(load_params(args.params, args.particle))
     simulated = extract_features(sim.iter_showers(g4.ep.copy(), args.seed, threads=1))  # same primary energies
     x_sim, names = diagnostic_features(simulated)
     x_g4, _ = diagnostic_features(g4)
     result = rank_features(x_sim, x_g4, names, seed=args.seed)
+    groups = rank_feature_groups(x_sim, x_g4, feature_groups(names))
     write_json_atomic(args.out.with_suffix(".json"), metadata(seed=args.seed, extra={
-        "kind": "simulator ranking", "reference": str(args.reference), "showers": n,
-        "params": str(args.params or "shipped fit"), **result}))
-    write_text_atomic(args.out.with_suffix(".md"), _table(result, args.top))
+        "kind": "simulator ranking", "reference": reference, "particle": args.particle, "showers": n,
+        "params": str(args.params or "shipped fit"), **result, "groups": groups}))
+    write_text_atomic(args.out.with_suffix(".md"), _table(result, args.top) + _group_table(groups))
     top = result["features"][0]["feature"]
     j = names.index(top)
     _figure(x_sim[:, j], x_g4[:, j], top, args.out.with_suffix(".png"))
