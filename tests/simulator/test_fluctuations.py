@@ -196,6 +196,19 @@ def test_an_electron_first_layers_ignore_the_shower_depth_and_a_profile_that_fol
     assert lateral_depth_power(L)[:16].min() == 1.0 and lateral_depth_power(L)[20:].max() == 0.0
 
 
+def test_first_layers_left_empty_or_one_cell_by_late_showers_do_not_make_them_follow_the_depth() -> None:
+    # a late photon leaves its first layers empty or one cell (width 0): that says how sparse they are, not how
+    # wide; taken as widths they had made Geant4's photons "follow" their depth (session 35)
+    f = load_targets(geant4_check_sample()).features
+    depth = (f.z_profile * np.arange(L)).sum(axis=1) / f.z_profile.sum(axis=1)
+    late = depth > np.quantile(depth, 0.7)
+    hits, wx, wy, z = f.layer_hits.copy(), f.layer_wx.copy(), f.layer_wy.copy(), f.z_profile.copy()
+    for j in range(2, 7):
+        hits[late, j], wx[late, j], wy[late, j], z[late, j] = 1, 0.0, 0.0, 1e-4
+    sparse = replace(f, layer_hits=hits, layer_wx=wx, layer_wy=wy, z_profile=z)
+    assert not early_widths_follow_depth(f) and not early_widths_follow_depth(sparse)
+
+
 def test_a_radius_slope_widens_a_layer_by_the_primary_energy(profile_only) -> None:
     slope = np.zeros(L)
     slope[20] = 0.5

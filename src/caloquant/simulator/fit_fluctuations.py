@@ -39,8 +39,8 @@ _MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
 _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
 # Layers up to _FOLLOW_DEPTH_UNTIL_LAYER keep their lateral shape in the shower's own relative depth; beyond, the
 # shape's power of the shower's depth falls linearly to 0 at _FOLLOW_DEPTH_TO_LAYER. The first layers, up to
-# _EARLY_LAYERS_TO, follow it too only where Geant4's widths there do (a photon's shower starts where it
-# converts); an electron's are set by the depth in the calorimeter. Chosen by the held-out classifier on Geant4
+# _EARLY_LAYERS_TO, follow it too only where Geant4's widths there do (`early_widths_follow_depth`: neither the
+# electrons' nor, read on the layers that have a width, the photons'). Chosen by the held-out classifier on Geant4
 # electrons neither the fit nor the check uses (part2) and on the check files (docs/simulator.md, session 31):
 # per-layer calibration of the power was unstable (session 29).
 _FOLLOW_DEPTH_UNTIL_LAYER = 15
@@ -403,15 +403,20 @@ def lateral_depth_power(n_layers: int, early_follow: bool = True) -> np.ndarray:
 
 def early_widths_follow_depth(f: EventFeatures) -> bool:
     """Whether the first layers' widths grow with the shower's depth at a given layer energy and primary energy,
-    in the mean over layers 2 to _EARLY_LAYERS_TO (Geant4 photons: +0.3 to +0.8 standard deviations per standard
-    deviation of the longitudinal centroid; electrons: -0.1 to -0.3). Layers 0-1 are left out: mostly halo."""
+    in the mean over layers 2 to _EARLY_LAYERS_TO: the slope of the log width (showers with two or more hit cells
+    in the layer) on the longitudinal centroid, both standardized (Geant4 photons: -0.11, electrons: -0.16). Layers
+    0-1 are left out: mostly halo. Taken over every shower, a layer's width of 0 (empty or one cell: how sparse the
+    layer is, which the spots give) made Geant4's photons read +0.41 (session 31): their early layers followed the
+    depth, and late photons there came out wider at a given layer energy, Geant4's narrower (docs/simulator.md,
+    session 35)."""
     depth = (f.z_profile * np.arange(f.z_profile.shape[1])).sum(axis=1) / np.maximum(f.z_profile.sum(axis=1), 1e-30)
     u = np.log(f.ep / 100.0)
     betas = []
     for j in range(2, _EARLY_LAYERS_TO + 1):
-        width = 0.5 * (f.layer_wx[:, j] + f.layer_wy[:, j])
-        log_e = np.log(np.maximum(f.z_profile[:, j], ZERO_BELOW_GEV))
-        x = np.column_stack([np.ones_like(u), u, standardise(log_e, log_e), standardise(depth, depth)])
+        wide = f.layer_hits[:, j] >= 2
+        width = np.log(0.5 * (f.layer_wx[wide, j] + f.layer_wy[wide, j]))
+        log_e, d = np.log(f.z_profile[wide, j]), depth[wide]
+        x = np.column_stack([np.ones_like(d), u[wide], standardise(log_e, log_e), standardise(d, d)])
         betas.append(np.linalg.lstsq(x, standardise(width, width), rcond=None)[0][3])
     return float(np.mean(betas)) > 0.0
 
