@@ -379,9 +379,36 @@ def test_the_calibration_passes_recover_spot_sizes_radii_their_energy_slopes_and
     assert sf(got) == pytest.approx(sf(target), rel=0.1)
 
 
+def test_the_copula_curves_in_the_centroid_score_are_piecewise_linear_and_cubic_files_still_draw() -> None:
+    from caloquant.simulator.model import copula_design
+    from caloquant.simulator.params import COPULA_TERMS, CUBIC_COPULA_TERMS
+
+    g1 = np.array([-4.0, -2.5, -2.25, -2.0, 0.0, 0.25, 0.5, 3.0, 4.0])
+    d = copula_design(np.zeros(len(g1)), np.column_stack([g1, np.zeros(len(g1))]))
+    assert d.shape == (len(g1), COPULA_TERMS) and (d[4, 3:14] == 0).all()  # g1 = 0: the constant alone
+    np.testing.assert_allclose(d[2], (d[1] + d[3]) / 2)  # straight between knots
+    np.testing.assert_allclose(d[5], (d[4] + d[6]) / 2)
+    np.testing.assert_allclose(d[0], d[1])  # and constant beyond the end knots
+    np.testing.assert_allclose(d[7], d[8])
+    cubic = copula_design(np.zeros(len(g1)), np.column_stack([g1, np.zeros(len(g1))]), cubic=True)
+    assert cubic.shape == (len(g1), CUBIC_COPULA_TERMS)
+    # a file fitted before session 35 (cubic curves) still loads and draws with its own curves
+    p = load_params(particle="gamma")
+    n_dim = L + 1
+    mean = np.reshape(p.copula_mean, (n_dim, -1))
+    old = replace(p, copula_mean=tuple(np.concatenate([mean[:, :3], np.zeros((n_dim, CUBIC_COPULA_TERMS - 3))],
+                                                      axis=1).ravel()))
+    new = replace(p, copula_mean=tuple(np.concatenate([mean[:, :3], np.zeros((n_dim, COPULA_TERMS - 3))],
+                                                      axis=1).ravel()))
+    ep = np.full(64, 250.0)
+    a, b = (ShowerSimulator(q).simulate(ep, 4, threads=1) for q in (old, new))
+    np.testing.assert_array_equal(a, b)  # curves flat in the scores either way: the same showers
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"spot_scale": (1.0,) * 3}, "spot_scale: expected 25 numbers or none, got 3"),
     ({"copula_mean": (0.0,) * 286}, "copula_mean given without"),
+    ({"copula_mean": (0.0,) * 300}, "copula_mean: expected 494 or 286 numbers or none, got 300"),
     ({"centroid_jitter_mm": (-1.0,) * 25}, "centroid_jitter_mm"),
     ({"copula_bounds": (1.0, 0.0) * 26}, r"copula_bounds .*: expected \(lowest, highest\) pairs"),
     ({"halo_response": 1.5}, r"halo_response 1.5: expected a value in \[0, 1\]"),

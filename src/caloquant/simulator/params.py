@@ -21,7 +21,12 @@ SHIPPED_PARAMS = {"e-": DEFAULT_PARAMS_FILE, "gamma": "fitted_params_gamma.json"
 LATERAL_PROFILES = ("core_radius", "tail_radius", "core_fraction", "halo_radius", "halo_fraction")
 MAX_PROFILE_EXPONENT = 30.0
 COPULA_SCORES = 2  # the copula's profile scores: the longitudinal centroid and width (normal scores)
-COPULA_TERMS = 11  # columns of model.copula_design: 1, u, u^2 and curves in the two scores
+# Centroid scores where the copula's curves in the centroid score bend (`model.copula_design`): every half
+# standard deviation, one further at the late end, where a photon that converts deep moves its first layers' shares
+# steeply; chosen from knots 0.5, 0.75-0.5 or 1 apart by the held-out classifier (docs/simulator.md, session 35)
+COPULA_CENTROID_KNOTS = tuple(-2.5 + 0.5 * i for i in range(12))
+COPULA_TERMS = 3 + len(COPULA_CENTROID_KNOTS) - 1 + 5  # columns of model.copula_design: 1, u, u^2, then the scores'
+CUBIC_COPULA_TERMS = 11  # the same with cubic curves in the centroid score: files fitted before session 35
 COPULA_GRID = tuple(-3.5 + 7.0 * i / 100 for i in range(101))  # normal scores of the copula's marginal quantiles
 COPULA_SPREAD_KNOTS = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)  # centroid scores where `copula_spread` is given
 
@@ -188,8 +193,10 @@ class SimulatorParams:
                     "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers, "radius_scale_slope": ECAL.n_layers,
                     "lateral_depth_power": ECAL.n_layers}
         for name, n in optional.items():
-            if len(getattr(self, name)) not in (0, n):
-                raise DataFormatError(f"{name}: expected {n} numbers or none, got {len(getattr(self, name))}")
+            allowed = (0, n, CUBIC_COPULA_TERMS * n_dim) if name == "copula_mean" else (0, n)
+            if len(getattr(self, name)) not in allowed:
+                raise DataFormatError(f"{name}: expected {' or '.join(map(str, allowed[1:]))} numbers or none, got "
+                                      f"{len(getattr(self, name))}")
         if self.copula and not all(len(getattr(self, n)) for n in ("copula_var", "copula_chol", "copula_quantiles")):
             raise DataFormatError("copula_mean given without copula_var, copula_chol and copula_quantiles")
         if self.particle not in PARTICLES:
