@@ -207,6 +207,8 @@ def test_first_layers_left_empty_or_one_cell_by_late_showers_do_not_make_them_fo
         hits[late, j], wx[late, j], wy[late, j], z[late, j] = 1, 0.0, 0.0, 1e-4
     sparse = replace(f, layer_hits=hits, layer_wx=wx, layer_wy=wy, z_profile=z)
     assert not early_widths_follow_depth(f) and not early_widths_follow_depth(sparse)
+    hits[:, 2:7] = 1  # no shower with a width in those layers: nothing says they follow
+    assert not early_widths_follow_depth(replace(sparse, layer_hits=hits))
 
 
 def test_a_radius_slope_widens_a_layer_by_the_primary_energy(profile_only) -> None:

@@ -414,11 +414,13 @@ def early_widths_follow_depth(f: EventFeatures) -> bool:
     betas = []
     for j in range(2, _EARLY_LAYERS_TO + 1):
         wide = f.layer_hits[:, j] >= 2
+        if wide.sum() < 10:  # too few showers with a width there to read a slope
+            continue
         width = np.log(0.5 * (f.layer_wx[wide, j] + f.layer_wy[wide, j]))
         log_e, d = np.log(f.z_profile[wide, j]), depth[wide]
         x = np.column_stack([np.ones_like(d), u[wide], standardise(log_e, log_e), standardise(d, d)])
         betas.append(np.linalg.lstsq(x, standardise(width, width), rcond=None)[0][3])
-    return float(np.mean(betas)) > 0.0
+    return bool(betas) and float(np.mean(betas)) > 0.0
 
 
 def _with(p: SimulatorParams, scale: np.ndarray, slope: np.ndarray, jitter: np.ndarray, gain: np.ndarray,
