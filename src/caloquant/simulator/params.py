@@ -25,7 +25,7 @@ COPULA_SCORES = 2  # the copula's profile scores: the longitudinal centroid and 
 # standard deviation, one further at the late end, where a photon that converts deep moves its first layers' shares
 # steeply; chosen from knots 0.5, 0.75-0.5 or 1 apart by the held-out classifier (docs/simulator.md, session 35)
 COPULA_CENTROID_KNOTS = tuple(-2.5 + 0.5 * i for i in range(12))
-COPULA_TERMS = 3 + len(COPULA_CENTROID_KNOTS) - 1 + 5  # columns of model.copula_design: 1, u, u^2, then the scores'
+COPULA_TERMS = 3 + len(COPULA_CENTROID_KNOTS) - 1 + 5  # columns of model.copula_design: 1, u, u^2, the scores' curves
 CUBIC_COPULA_TERMS = 11  # the same with cubic curves in the centroid score: files fitted before session 35
 COPULA_GRID = tuple(-3.5 + 7.0 * i / 100 for i in range(101))  # normal scores of the copula's marginal quantiles
 COPULA_SPREAD_KNOTS = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)  # centroid scores where `copula_spread` is given
