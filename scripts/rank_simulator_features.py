@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from caloquant._atomic import atomic_path, write_json_atomic, write_text_atomic
-from caloquant.data import open_showers
-from caloquant.data.slices import parse_file_slice
+from caloquant.data.slices import read_file_slice
 from caloquant.metadata import metadata
 from caloquant.physics.features import extract_features
 from caloquant.physics.ranking import diagnostic_features, feature_groups, rank_feature_groups, rank_features
@@ -89,12 +88,8 @@ def main() -> None:
     args = ap.parse_args()
 
     reference = args.reference or DEFAULT_REFERENCE[args.particle]
-    path, start, stop = parse_file_slice(reference)
-    src = open_showers(path)
-    first = start or 0
-    n = min(args.count, (stop or src.n_showers) - first)
-    g4 = extract_features(src.iter_chunks())
-    g4 = g4.select((np.arange(len(g4)) >= first) & (np.arange(len(g4)) < first + n))
+    g4 = extract_features([read_file_slice(reference, args.count)])
+    n = len(g4)
     sim = ShowerSimulator(load_params(args.params, args.particle))
     simulated = extract_features(sim.iter_showers(g4.ep.copy(), args.seed, threads=1))  # same primary energies
     x_sim, names = diagnostic_features(simulated)

@@ -19,15 +19,10 @@ VALIDATION_SEED = 999_983  # simulator validation showers: a seed never used for
 def validation_showers(validation: str | os.PathLike[str] | None, count: int) -> tuple[np.ndarray, np.ndarray]:
     """The first ``count`` showers of ``validation`` (FILE or FILE[START:STOP]), or ``count`` simulated
     showers on a seed training never uses."""
-    from caloquant.data.slices import parse_file_slice
-
     if validation is not None:
-        from caloquant.data import open_showers
+        from caloquant.data.slices import read_file_slice
 
-        path, start, stop = parse_file_slice(str(validation))
-        source = open_showers(path)
-        first = start or 0
-        return source.read(first, min(stop or source.n_showers, first + count))
+        return read_file_slice(str(validation), count)
     from caloquant.simulator import default_simulator, draw_energies
 
     ep = draw_energies(VALIDATION_SEED, count, 100.0, 500.0)
