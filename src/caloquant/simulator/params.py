@@ -185,17 +185,14 @@ class SimulatorParams:
                    "layer_sigma": 3, "cluster_radii_cells": 2, "energy_range_gev": 2}
         n_dim = ECAL.n_layers + 1
         n_copula = n_dim + COPULA_SCORES
-        optional = {"copula_mean": COPULA_TERMS * n_dim, "copula_var": 2 * n_dim, "copula_chol": n_copula**2,
-                    "copula_quantiles": n_copula * len(COPULA_GRID), "copula_bounds": 2 * n_dim,
-                    "copula_spread": n_dim * len(COPULA_SPREAD_KNOTS),
-                    "spot_scale": ECAL.n_layers, "spot_scale_slope": ECAL.n_layers,
-                    "centroid_jitter_mm": ECAL.n_layers, "core_gain": ECAL.n_layers,
-                    "core_noise": ECAL.n_layers, "radius_scale": ECAL.n_layers, "radius_scale_slope": ECAL.n_layers,
-                    "lateral_depth_power": ECAL.n_layers}
-        for name, n in optional.items():
-            allowed = (0, n, CUBIC_COPULA_TERMS * n_dim) if name == "copula_mean" else (0, n)
-            if len(getattr(self, name)) not in allowed:
-                raise DataFormatError(f"{name}: expected {' or '.join(map(str, allowed[1:]))} numbers or none, got "
+        optional = {"copula_mean": (COPULA_TERMS * n_dim, CUBIC_COPULA_TERMS * n_dim), "copula_var": (2 * n_dim,),
+                    "copula_chol": (n_copula**2,), "copula_quantiles": (n_copula * len(COPULA_GRID),),
+                    "copula_bounds": (2 * n_dim,), "copula_spread": (n_dim * len(COPULA_SPREAD_KNOTS),),
+                    **dict.fromkeys(("spot_scale", "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise",
+                                     "radius_scale", "radius_scale_slope", "lateral_depth_power"), (ECAL.n_layers,))}
+        for name, counts in optional.items():
+            if len(getattr(self, name)) not in (0, *counts):
+                raise DataFormatError(f"{name}: expected {' or '.join(map(str, counts))} numbers or none, got "
                                       f"{len(getattr(self, name))}")
         if self.copula and not all(len(getattr(self, n)) for n in ("copula_var", "copula_chol", "copula_quantiles")):
             raise DataFormatError("copula_mean given without copula_var, copula_chol and copula_quantiles")
