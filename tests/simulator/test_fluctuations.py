@@ -244,6 +244,28 @@ def test_with_halo_response_one_a_first_layer_halo_holds_the_same_energy_whateve
     assert 0.5 < slope(0.35) < slope(0.0)
 
 
+def test_lateral_version_2_keeps_each_layers_copula_energy_inside_the_grid_and_scales_the_halo() -> None:
+    p = load_params()
+    assert p.lateral_version == 2
+    ep = np.random.default_rng(3).uniform(100.0, 500.0, 300)
+    normals = np.random.default_rng(4).standard_normal((len(ep), ShowerSimulator(p).n_normals))
+    old = replace(p, lateral_version=1)
+    layer, _ = ShowerSimulator(p).longitudinal(ep, normals)
+    held = {v: ShowerSimulator(q).expected(ep, normals).sum(axis=(1, 2)) / layer for v, q in ((1, old), (2, p))}
+    np.testing.assert_allclose(held[2], 1.0, rtol=1e-5)  # jitter and all: the copula's energy, no less
+    assert held[1][:, 0].mean() < 0.95  # version 1 lost the halo beyond the grid, 8 % of layer 0
+    outside = np.hypot(*np.meshgrid(np.arange(ECAL.n_x) - 12, np.arange(ECAL.n_y) - 12, indexing="ij")) > 3
+
+    def far_share(q: SimulatorParams) -> float:  # of layer 1, beyond 3 cells: mostly halo
+        maps = ShowerSimulator(q).expected(ep, normals)[..., 1]
+        return float(maps[:, outside].sum() / maps.sum())
+
+    wider = list(p.radius_scale)
+    wider[1] *= 1.5
+    gain = {v: far_share(replace(q, radius_scale=tuple(wider))) / far_share(q) - 1 for v, q in ((1, old), (2, p))}
+    assert gain[2] > 0.1 and gain[2] > 3 * gain[1]  # +16 %: the halo stretched too; version 1 only the tail, +4 %
+
+
 def test_the_copula_never_draws_a_layer_share_beyond_what_the_reference_showed(profile_only, reference) -> None:
     fields = copula_fields(reference, profile_only.spot_variance_per_gev())
     bounds = np.reshape(fields["copula_bounds"], (L + 1, 2))
@@ -415,6 +437,7 @@ def test_the_copula_curves_in_the_centroid_score_are_piecewise_linear_and_cubic_
     ({"copula_bounds": (1.0, 0.0) * 26}, r"copula_bounds .*: expected \(lowest, highest\) pairs"),
     ({"halo_response": 1.5}, r"halo_response 1.5: expected a value in \[0, 1\]"),
     ({"cluster_share": -0.1}, r"cluster_share -0.1: expected a chance in \[0, 1\]"),
+    ({"lateral_version": 3}, r"lateral_version 3: expected 1 or 2"),
     ({"cluster_radii_cells": (6.0, 2.0)}, r"cluster_radii_cells \(6.0, 2.0\): expected 0 <= inner < outer"),
 ])
 def test_malformed_fluctuation_parameters_are_refused_in_one_line(profile_only, change, message) -> None:

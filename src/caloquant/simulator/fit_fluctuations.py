@@ -27,7 +27,13 @@ from caloquant.physics.distances import standardise
 from caloquant.physics.features import EventFeatures, extract_features
 from caloquant.physics.quantities import robust_width
 from caloquant.simulator.model import ShowerSimulator, copula_design, hat_basis
-from caloquant.simulator.params import COPULA_GRID, COPULA_SCORES, COPULA_SPREAD_KNOTS, SimulatorParams
+from caloquant.simulator.params import (
+    COPULA_GRID,
+    COPULA_SCORES,
+    COPULA_SPREAD_KNOTS,
+    LATERAL_VERSIONS,
+    SimulatorParams,
+)
 
 __all__ = ["FLUCTUATION_FIELDS", "FarCells", "copula_fields", "early_far_energy", "early_widths_follow_depth",
            "far_neighbour_counts", "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
@@ -82,7 +88,7 @@ _MAX_CLUSTER_SHARE = 0.6
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
     """The profile model alone (what the earlier fit stages fit, and older parameter files hold)."""
     empty: dict[str, Any] = dict.fromkeys(FLUCTUATION_FIELDS, ())
-    return replace(p, **empty, halo_response=0.0, cluster_share=0.0)
+    return replace(p, **empty, halo_response=0.0, cluster_share=0.0, lateral_version=1)
 
 
 def _log_shares(f: EventFeatures) -> np.ndarray:
@@ -320,7 +326,7 @@ def fit_fluctuations(
     n_layers = f.z_profile.shape[1]
     p = replace(p, **copula_fields(f, p.spot_variance_per_gev(), _EMPTY_LAYER_SPOTS * p.gev_per_spot()),
                 lateral_depth_power=tuple(map(float, lateral_depth_power(n_layers, early_widths_follow_depth(f)))),
-                halo_response=_HALO_RESPONSE)
+                halo_response=_HALO_RESPONSE, lateral_version=LATERAL_VERSIONS[-1])
     heavy_tailed = _heavy_tailed_centroids(f)
     target = _layer_numbers(f, heavy_tailed)
     # the gain is calibrated per standard deviation of each layer's log excess, stored per unit of it

@@ -144,6 +144,7 @@ class ShowerSimulator:
         self._log_radius_scale = np.log(params.radius_scale or ones)
         self._radius_slope = np.asarray(params.radius_scale_slope or 0 * ones)
         self._depth_power = np.asarray(params.lateral_depth_power or ones)
+        self._in_grid = params.copula and params.lateral_version >= 2
         rate = 1.0 / params.gev_per_spot()  # spots per GeV of expected energy, both kinds
         self._hard_share = params.spot_fraction / params.spot_gev / rate  # of the spots, the hard kind's
         self._spots_per_gev = (np.float32(rate) / self._spot_scale).astype(np.float32)  # per layer
@@ -262,7 +263,7 @@ class ShowerSimulator:
             halo = np.minimum(halo * halo_factor, 1.0)
         if halo.max() >= 1e-9:  # a fit without the halo: no third profile
             parts = [(radius, share * (1.0 - halo)) for radius, share in parts]
-            parts.append((np.exp(poly(p.halo_radius)), halo))
+            parts.append((np.exp(poly(p.halo_radius) + (log_scale if p.lateral_version >= 2 else 0.0)), halo))
         index, weight = [], []
         for radius, share in parts:
             i0, w = interpolation_weights(radius)
@@ -315,6 +316,8 @@ class ShowerSimulator:
             typical = self._typical_tmax(np.log(ep / 100.0))[:, None]
             tmax = typical * (tmax[:, None] / typical) ** self._depth_power
         index, weight = self._lateral_weights(ep, tmax, core_shift, halo_factor)
+        if self._in_grid:  # the copula's layer energy is what the grid holds: the halo beyond it loses none
+            weight = weight / (weight * self._table_sums[index]).sum(axis=2, keepdims=True)
         weight = weight * (layer if per_gev is None else layer * per_gev)[:, :, None]
         if self._jitter.any():
             offset = np.clip(self._jitter * normals[:, self._normals["jitter"]].reshape(len(ep), 2, g.n_layers),

@@ -27,6 +27,7 @@ COPULA_SCORES = 2  # the copula's profile scores: the longitudinal centroid and 
 COPULA_CENTROID_KNOTS = tuple(-2.5 + 0.5 * i for i in range(12))
 COPULA_TERMS = 3 + len(COPULA_CENTROID_KNOTS) - 1 + 5  # columns of model.copula_design: 1, u, u^2, the scores' curves
 CUBIC_COPULA_TERMS = 11  # the same with cubic curves in the centroid score: files fitted before session 35
+LATERAL_VERSIONS = (1, 2)  # `SimulatorParams.lateral_version`: what fit-sim writes is the last
 COPULA_GRID = tuple(-3.5 + 7.0 * i / 100 for i in range(101))  # normal scores of the copula's marginal quantiles
 COPULA_SPREAD_KNOTS = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)  # centroid scores where `copula_spread` is given
 
@@ -92,6 +93,11 @@ class SimulatorParams:
     fraction is multiplied by exp(-h x), x the layer's log excess over the typical profile; 0 (older files) keeps
     the halo a fixed share of the layer, 1 a fixed energy. In Geant4 a first layer with more energy than usual
     is narrower (the extra energy sits near the axis) and has barely more hit cells.
+    ``lateral_version`` 2 (fits since session 36; 1, older files, draw as they did): with a copula, each layer's
+    map holds exactly the copula's layer energy inside the grid (Geant4's layer energy is what the grid holds;
+    version 1 lost what the halo spread beyond it, 8 % of an electron's layer 0 and 4 % of layer 1), and the
+    halo's radius takes the layer's ``radius_scale`` like the core's and tail's (in the first layers, half the
+    energy is halo, where the scale alone could not bring the widths to Geant4's).
     ``cluster_share``: a spot far from the axis brings, with this chance, a second spot into a random one of its
     four neighbouring cells (the expected spot count there is lowered by the same factor, so energy and hit
     count stay); the chance rises linearly from 0 at ``cluster_radii_cells[0]`` cells from the beam to its full
@@ -136,6 +142,7 @@ class SimulatorParams:
     radius_scale_slope: tuple[float, ...] = ()
     lateral_depth_power: tuple[float, ...] = ()
     halo_response: float = 0.0
+    lateral_version: int = 1
     cluster_share: float = 0.0
     cluster_radii_cells: tuple[float, float] = (2.0, 6.0)
     energy_range_gev: tuple[float, float] = (100.0, 500.0)
@@ -226,6 +233,8 @@ class SimulatorParams:
                   ("core_noise", min(self.core_noise, default=0.0) >= 0, "zero or positive"),
                   ("radius_scale", min(self.radius_scale, default=1.0) > 0, "positive"),
                   ("halo_response", 0 <= self.halo_response <= 1, "a value in [0, 1]"),
+                  ("lateral_version", self.lateral_version in LATERAL_VERSIONS,
+                   " or ".join(map(str, LATERAL_VERSIONS))),
                   ("cluster_share", 0 <= self.cluster_share <= 1, "a chance in [0, 1]"),
                   ("cluster_radii_cells", 0 <= self.cluster_radii_cells[0] < self.cluster_radii_cells[1],
                    "0 <= inner < outer"),
