@@ -7,8 +7,10 @@ what the smooth maps and the spots cannot give by themselves against Geant4 per 
 showers a few times: the spot size per layer and its slope in ln Ep (hits per layer, below and above the
 median energy), a random shift of each layer's map (the spread of the layer centroids), the share of a
 layer's excess energy that goes into its core (the correlation of layer width and layer energy), the core
-share's own noise (the spread of the layer widths), a radius scale (the mean layer widths) and the copula's
-variances (each layer's spread after the spots and the normalisation of the shares).
+share's own noise (the spread of the layer widths), a radius scale (the mean layer widths), how a layer's spot
+size and radius follow the shower's depth (how its hit count and width do at a given layer energy), the copula's
+variances (each layer's spread after the spots and the normalisation of the shares) and its layer correlations
+(the layer energies' correlations after all that).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ __all__ = ["FLUCTUATION_FIELDS", "FarCells", "copula_fields", "early_far_energy"
 
 FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "copula_spread",
                       "spot_scale", "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
-                      "radius_scale_slope", "lateral_depth_power")
+                      "radius_scale_slope", "spot_scale_depth", "radius_scale_depth", "lateral_depth_power")
 _MAX_JITTER_MM = 2.5  # the first-order shift holds to half a cell
 _PROBE_GAIN = 0.5  # the core gain of the probe pass, from which each layer's response is read
 # Layers up to _FOLLOW_DEPTH_UNTIL_LAYER keep their lateral shape in the shower's own relative depth; beyond, the
@@ -83,6 +85,13 @@ _HEAVY_TAIL_LIMIT = 1.6
 _CLUSTER_START = 0.15
 _CLUSTER_STEP = 1.0  # the first step's assumed rise of the neighbour share per unit of cluster share
 _MAX_CLUSTER_SHARE = 0.6
+# Each pass moves the copula's layer correlations by this share of what the simulated layer-energy correlations
+# (validate's: energy over Ep) miss against the fit showers', among the layers holding more than _CORR_MIN_SHARE
+# of the energy: the passes' variance step adds spread that does not follow the shower's depth, which weakened the
+# early-late anticorrelation (layers 2-5 against 15-16: -0.38 against Geant4's -0.51). 0.5 and 1 both brought
+# held-out part2's row within on seeds 5-8; 0.5 kept the KPD lower (docs/simulator.md, session 37)
+_CORR_STEP = 0.5
+_CORR_MIN_SHARE = 0.01
 
 
 def without_fluctuations(p: SimulatorParams) -> SimulatorParams:
@@ -181,6 +190,24 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_ge
             "copula_spread": tuple(map(float, spread.T.ravel()))}
 
 
+def _layer_correlation(f: EventFeatures) -> np.ndarray:
+    """(L, L) correlation of the layer energies over the primary energy (what `validate` compares)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(np.corrcoef(f.z_profile / f.ep[:, None], rowvar=False))
+
+
+def _corrected_chol(chol: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """The Cholesky factor of the copula's correlation with ``offset`` (L, L) added to its layer-layer block, then
+    the nearest correlation matrix of full rank (eigenvalues floored, unit diagonal)."""
+    corr = chol @ chol.T
+    block = slice(COPULA_SCORES, COPULA_SCORES + len(offset))
+    corr[block, block] += offset - np.diag(np.diag(offset))
+    w, q = np.linalg.eigh(corr)
+    corr = (q * np.maximum(w, 1e-4)) @ q.T
+    corr /= np.sqrt(np.outer(np.diag(corr), np.diag(corr)))
+    return np.linalg.cholesky(corr)
+
+
 def _robust_widths(x: np.ndarray) -> np.ndarray:
     """Each column's interquartile width (a Gaussian's sigma), per layer."""
     return np.array([robust_width(x[:, j]) for j in range(x.shape[1])])
@@ -236,6 +263,27 @@ def _median_width(f: EventFeatures, showers: np.ndarray) -> np.ndarray:
 def _slope_in_u(ratios: list[np.ndarray], u: np.ndarray, low: np.ndarray) -> np.ndarray:
     """Per layer, the slope in u of the log of a ratio measured on the showers below and above the median energy."""
     return np.log(ratios[1] / ratios[0]) / (u[~low].mean() - u[low].mean())
+
+
+def _depth_coefficients(f: EventFeatures, what: str) -> np.ndarray:
+    """Per layer, how the log of a layer's hit count (``what`` "hits") or width ("width") follows the shower's
+    depth at the same layer energy and primary energy: the coefficient of the longitudinal centroid's normal score
+    (around its trend in u) in a least-squares fit on 1, u, the log layer energy and that score, over the showers
+    that hit two cells or more there."""
+    u = np.log(f.ep / 100.0)
+    centroid = (f.z_profile * np.arange(f.z_profile.shape[1])).sum(axis=1) / np.maximum(f.z_profile.sum(axis=1), 1e-30)
+    offset = centroid - np.polyval(np.polyfit(u, centroid, 2), u)
+    score = ndtri((rankdata(offset) - 0.5) / len(offset))
+    out = np.zeros(f.z_profile.shape[1])
+    for j in range(len(out)):
+        wide = (f.layer_hits[:, j] >= 2) & (f.z_profile[:, j] > 0)
+        if wide.sum() < 50:
+            continue
+        y = (np.log(f.layer_hits[wide, j]) if what == "hits"
+             else np.log(0.5 * (f.layer_wx[wide, j] + f.layer_wy[wide, j])))
+        x = np.column_stack([np.ones(wide.sum()), u[wide], np.log(f.z_profile[wide, j]), score[wide]])
+        out[j] = np.linalg.lstsq(x, y, rcond=None)[0][3]
+    return out
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -316,7 +364,8 @@ def fit_fluctuations(
 ) -> SimulatorParams:
     """The copula from Geant4, then ``passes`` simulations of the fit showers' energies calibrating the
     spot size and its energy slope, centroid jitter, core gain, core noise, radius scale and its energy slope
-    (the median width below and above the median energy) and copula variances per layer. The fourth pass
+    (the median width below and above the median energy), spot size and radius by the shower's depth
+    (`_depth_coefficients`), copula variances per layer and the copula's layer correlations. The fourth pass
     probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation and width
     spread sets the gain and the noise (a secant step per layer, refined in the passes after). With Geant4's
     ``far_cells`` the far spots' cluster share (a secant step per pass) and the halo's response (a damped step per
@@ -336,8 +385,14 @@ def fit_fluctuations(
     scale, jitter, gain = np.ones(n_layers), np.zeros(n_layers), np.zeros(n_layers)
     noise, radius = np.zeros(n_layers), np.ones(n_layers)
     var = np.reshape(p.copula_var, (n_layers + 1, 2))
+    n_copula = n_layers + 1 + COPULA_SCORES
+    chol = np.reshape(p.copula_chol, (n_copula, n_copula))
+    corr_target = _layer_correlation(f)
+    holding = f.z_profile.mean(axis=0) / f.z_profile.mean(axis=0).sum() > _CORR_MIN_SHARE
+    corr_pairs = np.outer(holding, holding)
     response = width_per_logit = None
     slope, radius_slope, low = np.zeros(n_layers), np.zeros(n_layers), u < np.median(u)
+    spot_depth, radius_depth = np.zeros(n_layers), np.zeros(n_layers)
     base: dict[str, np.ndarray] = {}
     share, halo = (0.0 if far_cells is None else _CLUSTER_START), _HALO_RESPONSE
     halo_target = None if far_cells is None else _halo_slope(far_cells.early, f)
@@ -347,7 +402,8 @@ def fit_fluctuations(
     for i in range(passes):
         probe = np.full(n_layers, _PROBE_GAIN) if i == _PROBE_PASS else gain
         sim = ShowerSimulator(replace(_with(p, scale, slope, jitter, probe / excess_sd, noise, radius, radius_slope,
-                                            var), cluster_share=share, halo_response=halo))
+                                            var, chol, spot_depth, radius_depth),
+                                      cluster_share=share, halo_response=halo))
         far, early = np.zeros(2), list[np.ndarray]()
         simulated = extract_features(_tap_far_cells(sim.iter_showers(f.ep.copy(), seed + i, threads=2), far, early))
         got = _layer_numbers(simulated, heavy_tailed)
@@ -366,10 +422,15 @@ def fit_fluctuations(
             step = _slope_in_u([_ratio(_median_width(f, m), _median_width(simulated, m)) for m in (low, ~low)], u, low)
             radius_slope += step  # the widths' trend with energy, the radius at the mean energy kept likewise
             radius *= np.exp(-step * u.mean())
+            # how hits and widths follow the shower's depth at a given layer energy (more hits: bigger spots)
+            spot_depth += _depth_coefficients(simulated, "hits") - _depth_coefficients(f, "hits")
+            radius_depth += _depth_coefficients(f, "width") - _depth_coefficients(simulated, "width")
+        corr_offset = (corr_target - _layer_correlation(simulated)) * corr_pairs
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
             f"{np.abs(got['centroid'] / target['centroid'] - 1).max():.1%}, width within "
-            f"{np.abs(got['width'] / target['width'] - 1).max():.1%}"
+            f"{np.abs(got['width'] / target['width'] - 1).max():.1%}, layer correlations within "
+            f"{np.abs(corr_offset).max():.3f}"
             + ("" if far_cells is None else f", far hits with a neighbour {tried_share[-1][1]:.3f} (Geant4 "
                                             f"{far_cells.neighbours:.3f}), halo slope {tried_halo[-1][1]:.2f} (Geant4 "
                                             f"{halo_target:.2f})"))
@@ -377,6 +438,7 @@ def fit_fluctuations(
         jitter = np.minimum(np.sqrt(np.maximum(jitter**2 + target["centroid"] ** 2 - got["centroid"] ** 2, 0.0)),
                             _MAX_JITTER_MM)
         var *= (_ratio(target["spread"], got["spread"]) ** 2)[:, None]
+        chol = _corrected_chol(chol, _CORR_STEP * corr_offset)
         radius *= _ratio(target["width"], got["width"])
         if i == _PROBE_PASS - 1:
             base = got
@@ -392,7 +454,8 @@ def fit_fluctuations(
             gain = np.clip(gain + (target["width_energy"] - got["width_energy"]) / response, 0.0, 1.0)
             noise = np.sqrt(np.clip(noise**2 + (target["width_spread"] ** 2 - got["width_spread"] ** 2)
                                     / width_per_logit, 0.0, _MAX_CORE_NOISE**2))
-    return replace(_with(p, scale, slope, jitter, gain / excess_sd, noise, radius, radius_slope, var),
+    return replace(_with(p, scale, slope, jitter, gain / excess_sd, noise, radius, radius_slope, var, chol, spot_depth,
+                         radius_depth),
                    cluster_share=share, halo_response=float(np.mean(settled)) if settled else halo)
 
 
@@ -430,11 +493,14 @@ def early_widths_follow_depth(f: EventFeatures) -> bool:
 
 
 def _with(p: SimulatorParams, scale: np.ndarray, slope: np.ndarray, jitter: np.ndarray, gain: np.ndarray,
-          noise: np.ndarray, radius: np.ndarray, radius_slope: np.ndarray, var: np.ndarray) -> SimulatorParams:
+          noise: np.ndarray, radius: np.ndarray, radius_slope: np.ndarray, var: np.ndarray,
+          chol: np.ndarray, spot_depth: np.ndarray, radius_depth: np.ndarray) -> SimulatorParams:
     def numbers(x: np.ndarray) -> tuple[float, ...]:
         return tuple(map(float, np.ravel(x)))
 
     return replace(p, spot_scale=numbers(scale), spot_scale_slope=numbers(slope), centroid_jitter_mm=numbers(jitter),
                    core_gain=numbers(gain), core_noise=numbers(noise), radius_scale=numbers(radius),
                    radius_scale_slope=numbers(radius_slope),
-                   copula_var=numbers(var))
+                   copula_var=numbers(var), copula_chol=numbers(chol),
+                   spot_scale_depth=numbers(spot_depth) if spot_depth.any() else (),
+                   radius_scale_depth=numbers(radius_depth) if radius_depth.any() else ())

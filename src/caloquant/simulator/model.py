@@ -149,6 +149,8 @@ class ShowerSimulator:
         self._hard_share = params.spot_fraction / params.spot_gev / rate  # of the spots, the hard kind's
         self._spots_per_gev = (np.float32(rate) / self._spot_scale).astype(np.float32)  # per layer
         self._spot_slope = np.asarray(params.spot_scale_slope or 0 * ones)
+        self._spot_depth = np.asarray(params.spot_scale_depth or 0 * ones)
+        self._radius_depth = np.asarray(params.radius_scale_depth or 0 * ones)
         self._cluster_chance = _cluster_chances(params, geometry)  # per cell of a layer
         # the expected spot counts come thinned by 1 + q where spots bring companions (`_clustered`): the tables
         # the spot maps are made of carry the factor, so no pass over every cell pays for it
@@ -231,6 +233,10 @@ class ShowerSimulator:
         tmax = self._typical_tmax(u) * centroid / mean_centroid
         return layer, tmax, y[:, :n_layers] - log_typical
 
+    def _depth_score(self, normals: np.ndarray) -> np.ndarray:
+        """The copula's longitudinal-centroid score of each shower (n,), as a standard normal (positive: late)."""
+        return normals[:, : len(self._chol)] @ self._chol[0]
+
     def _typical_tmax(self, u: np.ndarray) -> np.ndarray:
         """The mean depth of shower maximum T(u) in X0 at u = ln(Ep / 100 GeV)."""
         return np.exp(self.params.lnT[0] + self.params.lnT[1] * u)
@@ -243,10 +249,12 @@ class ShowerSimulator:
         return self._combine(index, weight).reshape(*index.shape[:2], -1)
 
     def _lateral_weights(
-        self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None, halo_factor: np.ndarray | None = None
+        self, ep: np.ndarray, tmax: np.ndarray, core_shift: np.ndarray | None, halo_factor: np.ndarray | None = None,
+        depth: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each layer's map as tables' rows and weights (n, L, K): the core, tail and halo profiles, each between
-        two grid radii (K = 4, or 6 with a halo); ``halo_factor`` (n, L) multiplies the halo's fraction."""
+        two grid radii (K = 4, or 6 with a halo); ``halo_factor`` (n, L) multiplies the halo's fraction, ``depth``
+        (n,) the depth score the radii follow (`SimulatorParams.radius_scale_depth`)."""
         p = self.params
         u = np.log(ep / 100.0)[:, None]
         tau = self._t[None, :] / (tmax[:, None] if tmax.ndim == 1 else tmax)
@@ -257,6 +265,8 @@ class ShowerSimulator:
         logit = poly(p.core_fraction) + (0.0 if core_shift is None else core_shift)
         frac = 1.0 / (1.0 + np.exp(-logit))
         log_scale = self._log_radius_scale + self._radius_slope * u
+        if depth is not None:
+            log_scale = log_scale + self._radius_depth * depth[:, None]
         parts = [(np.exp(poly(p.core_radius) + log_scale), frac), (np.exp(poly(p.tail_radius) + log_scale), 1.0 - frac)]
         halo = 1.0 / (1.0 + np.exp(-poly(p.halo_fraction)))
         if halo_factor is not None:
@@ -315,7 +325,8 @@ class ShowerSimulator:
         if (self._depth_power != 1).any():  # each layer's shape follows the shower's own depth by its power
             typical = self._typical_tmax(np.log(ep / 100.0))[:, None]
             tmax = typical * (tmax[:, None] / typical) ** self._depth_power
-        index, weight = self._lateral_weights(ep, tmax, core_shift, halo_factor)
+        depth = self._depth_score(normals) if self._radius_depth.any() else None
+        index, weight = self._lateral_weights(ep, tmax, core_shift, halo_factor, depth)
         if self._in_grid:  # the copula's layer energy is what the grid holds: the halo beyond it loses none
             weight = weight / (weight * self._table_sums[index]).sum(axis=2, keepdims=True)
         weight = weight * (layer if per_gev is None else layer * per_gev)[:, :, None]
@@ -339,7 +350,8 @@ class ShowerSimulator:
             cut = np.maximum(maps[rows], 0.0)
             maps[rows] = cut * (sums[rows] / np.maximum(cut.sum(axis=1), 1e-30))[:, None]
 
-    def fluctuate(self, mu: np.ndarray, rng: np.random.Generator, ep: np.ndarray | None = None) -> np.ndarray:
+    def fluctuate(self, mu: np.ndarray, rng: np.random.Generator, ep: np.ndarray | None = None,
+                  depth: np.ndarray | None = None) -> np.ndarray:
         """Sampling fluctuations: Poisson-many spots of gamma-distributed energy per cell, of two kinds
         (`spot_fraction` of the energy in spots of mean `spot_gev`, the rest in soft spots); ``mu`` (n, x, y,
         L), showers (n, x, y, L) float32 C-ordered.
@@ -347,22 +359,28 @@ class ShowerSimulator:
         Both kinds' spot counts are proportional to the cell's expected energy, so one Poisson draw of the
         total count per cell, split binomially with one fixed probability in the few cells it hits, has the
         distribution of two independent draws at half the cost (the draw over every cell dominates). ``ep`` (n,),
-        the primary energies, is needed when the spot sizes vary with energy (`SimulatorParams.spot_scale_slope`)."""
-        if self._spot_slope.any() and ep is None:
+        the primary energies, is needed when the spot sizes vary with energy (`SimulatorParams.spot_scale_slope`),
+        ``depth`` (n,), the showers' depth scores, when they vary with it (`spot_scale_depth`)."""
+        if (self._spot_slope.any() or self._spot_depth.any()) and ep is None:
             raise ValueError("these parameters size the spots by the primary energy: pass ep")
-        per_gev, scale = (self._spots_per_gev, None) if ep is None else self._spot_sizes(np.asarray(ep))
+        per_gev, scale = (self._spots_per_gev, None) if ep is None else self._spot_sizes(np.asarray(ep), depth)
         by_layer = np.ascontiguousarray(mu.transpose(0, 3, 1, 2))  # free for `expected`'s output
         expected_spots = by_layer * per_gev[..., None, None]
         if self.params.cluster_share:  # thinned where spots bring companions, as `_spot_tables` are
             expected_spots *= self._spot_keep.reshape(mu.shape[1:3])
         return self._spots(expected_spots.ravel(), mu.shape, rng, scale)
 
-    def _spot_sizes(self, ep: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _spot_sizes(self, ep: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Expected spots per GeV, (L,) or per shower (n, L), and the spot energies' scale per shower (n, L), None
-        when the sizes do not depend on the primary energy."""
-        if not self._spot_slope.any():
+        when the sizes depend neither on the primary energy nor on the shower's depth score ``depth`` (n,)."""
+        if not (self._spot_slope.any() or self._spot_depth.any()):
             return self._spots_per_gev, None
-        factor = np.exp(self._spot_slope * np.log(ep / 100.0)[:, None]).astype(np.float32)
+        log_factor = self._spot_slope * np.log(ep / 100.0)[:, None]
+        if self._spot_depth.any():
+            if depth is None:
+                raise ValueError("these parameters size the spots by the shower's depth: pass its depth score")
+            log_factor = log_factor + self._spot_depth * depth[:, None]
+        factor = np.exp(log_factor).astype(np.float32)
         return self._spots_per_gev / factor, self._spot_scale * factor
 
     def _spots(self, expected_spots: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
@@ -442,7 +460,7 @@ class ShowerSimulator:
             if self.params.layer_noise:
                 normals = np.concatenate([normals, rng.standard_normal((len(ep), self.geometry.n_layers))], axis=1)
         ep = np.asarray(ep, dtype=np.float64)
-        per_gev, scale = self._spot_sizes(ep)
+        per_gev, scale = self._spot_sizes(ep, self._depth_score(normals) if self._spot_depth.any() else None)
         expected_spots = self._layer_maps(ep, normals, per_gev)
         g = self.geometry
         return self._spots(expected_spots.ravel(), (len(ep), g.n_x, g.n_y, g.n_layers), rng, scale)
