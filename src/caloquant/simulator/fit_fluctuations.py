@@ -37,8 +37,9 @@ from caloquant.simulator.params import (
     SimulatorParams,
 )
 
-__all__ = ["FLUCTUATION_FIELDS", "FarCells", "copula_fields", "early_far_energy", "early_widths_follow_depth",
-           "far_neighbour_counts", "fit_fluctuations", "lateral_depth_power", "without_fluctuations"]
+__all__ = ["FLUCTUATION_FIELDS", "FarCells", "copula_fields", "depth_coefficients", "early_far_energy",
+           "early_widths_follow_depth", "far_neighbour_counts", "fit_fluctuations", "lateral_depth_power",
+           "without_fluctuations"]
 
 FLUCTUATION_FIELDS = ("copula_mean", "copula_var", "copula_chol", "copula_quantiles", "copula_bounds", "copula_spread",
                       "spot_scale", "spot_scale_slope", "centroid_jitter_mm", "core_gain", "core_noise", "radius_scale",
@@ -265,7 +266,7 @@ def _slope_in_u(ratios: list[np.ndarray], u: np.ndarray, low: np.ndarray) -> np.
     return np.log(ratios[1] / ratios[0]) / (u[~low].mean() - u[low].mean())
 
 
-def _depth_coefficients(f: EventFeatures, what: str) -> np.ndarray:
+def depth_coefficients(f: EventFeatures, what: str) -> np.ndarray:
     """Per layer, how the log of a layer's hit count (``what`` "hits") or width ("width") follows the shower's
     depth at the same layer energy and primary energy: the coefficient of the longitudinal centroid's normal score
     (around its trend in u) in a least-squares fit on 1, u, the log layer energy and that score, over the showers
@@ -365,7 +366,7 @@ def fit_fluctuations(
     """The copula from Geant4, then ``passes`` simulations of the fit showers' energies calibrating the
     spot size and its energy slope, centroid jitter, core gain, core noise, radius scale and its energy slope
     (the median width below and above the median energy), spot size and radius by the shower's depth
-    (`_depth_coefficients`), copula variances per layer and the copula's layer correlations. The fourth pass
+    (`depth_coefficients`), copula variances per layer and the copula's layer correlations. The fourth pass
     probes a core gain of 0.5 everywhere: how far it moves each layer's width-energy correlation and width
     spread sets the gain and the noise (a secant step per layer, refined in the passes after). With Geant4's
     ``far_cells`` the far spots' cluster share (a secant step per pass) and the halo's response (a damped step per
@@ -423,8 +424,8 @@ def fit_fluctuations(
             radius_slope += step  # the widths' trend with energy, the radius at the mean energy kept likewise
             radius *= np.exp(-step * u.mean())
             # how hits and widths follow the shower's depth at a given layer energy (more hits: bigger spots)
-            spot_depth += _depth_coefficients(simulated, "hits") - _depth_coefficients(f, "hits")
-            radius_depth += _depth_coefficients(f, "width") - _depth_coefficients(simulated, "width")
+            spot_depth += depth_coefficients(simulated, "hits") - depth_coefficients(f, "hits")
+            radius_depth += depth_coefficients(f, "width") - depth_coefficients(simulated, "width")
         corr_offset = (corr_target - _layer_correlation(simulated)) * corr_pairs
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
