@@ -1,13 +1,15 @@
-"""Where the simulator's KPD comes from, against Geant4 showers the fit never saw (docs/simulator.md, session 37).
+"""What still tells the simulator from Geant4 showers the fit never saw (docs/simulator.md, session 37).
 
-    python scripts/diagnose_simulator_moments.py [-r GEANT4.h5[START:STOP]] [--particle e-|gamma] [--seed 6]
+    python scripts/diagnose_simulator.py [-r GEANT4.h5[START:STOP]] [--particle e-|gamma] [--seed 6]
         [--params FIT.json]
 
 The KPD's cubic kernel on the 151 standardised high-level features is, to second order, 3 / d^2 times the squared
 difference of the features' second moments. Prints that sum by pair of feature groups (layer energies, centroids,
 widths, hit counts) for the simulator against Geant4 and for two simulated samples (the noise floor), both at
 Geant4's primary energies; then per layer how the log hit count and log width follow the shower's depth at a given
-layer energy (`simulator.fit_fluctuations.depth_coefficients`), Geant4 against the simulator.
+layer energy (`simulator.fit_fluctuations.depth_coefficients`), Geant4 against the simulator; last the lateral
+shape: the share of the showers' energy in each square ring k cells from the central cell (k = 0-2 is the 5x5
+window) and per layer the share of the layer's energy outside the 5x5 window.
 """
 
 from __future__ import annotations
@@ -38,6 +40,18 @@ def _second_moment_blocks(x: np.ndarray, y: np.ndarray, group: np.ndarray) -> np
                      for a in range(len(GROUPS))])
 
 
+def _lateral_shape(showers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean share of each shower's energy per square ring (k = 0..12), and per layer the share outside 5x5."""
+    x = showers.astype(np.float64)
+    n_x, n_y = x.shape[1:3]
+    ix, iy = np.meshgrid(np.arange(n_x) - n_x // 2, np.arange(n_y) - n_y // 2, indexing="ij")
+    ring = np.maximum(np.abs(ix), np.abs(iy))
+    total = x.sum(axis=(1, 2, 3))
+    rings = np.stack([x[:, ring == k].sum(axis=(1, 2)) / total for k in range(ring.max() + 1)], axis=1).mean(axis=0)
+    outside = x[:, ring > 2].sum(axis=(0, 1)) / x.sum(axis=(0, 1, 2))
+    return rings, outside
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-r", "--reference", default=None)
@@ -62,6 +76,13 @@ def main() -> None:
         print("          " + " ".join(f"{g:>8s}" for g in GROUPS))
         for a, g in enumerate(GROUPS):
             print(f"{g:>9s} " + " ".join(f"{blocks[a, b] * 1e4:8.1f}" for b in range(len(GROUPS))))
+    sim_showers = sim.simulate(ep.astype(np.float64), args.seed, threads=2)
+    (g_rings, g_out), (s_rings, s_out) = _lateral_shape(showers), _lateral_shape(sim_showers)
+    ring_pairs = enumerate(zip(g_rings, s_rings, strict=True))
+    print("share of the energy per square ring k (Geant4, simulator, ratio): "
+          + "; ".join(f"{k}: {g:.5f} {s:.5f} {s / g:.3f}" for k, (g, s) in ring_pairs))
+    print("share outside 5x5 per layer, simulator / Geant4: "
+          + " ".join(f"{s / g:.3f}" for g, s in zip(g_out, s_out, strict=True)))
     for what in ("hits", "width"):
         for label, f in (("Geant4", geant4), ("simulator", simulated[0])):
             print(f"d log {what} / d depth score, {label:9s}: "
