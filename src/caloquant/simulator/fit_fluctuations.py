@@ -277,7 +277,7 @@ def depth_coefficients(f: EventFeatures, what: str) -> np.ndarray:
     score = ndtri((rankdata(offset) - 0.5) / len(offset))
     out = np.zeros(f.z_profile.shape[1])
     for j in range(len(out)):
-        wide = (f.layer_hits[:, j] >= 2) & (f.z_profile[:, j] > 0)
+        wide = (f.layer_hits[:, j] >= 2) & (f.z_profile[:, j] > 0) & (f.layer_wx[:, j] + f.layer_wy[:, j] > 0)
         if wide.sum() < 50:
             continue
         y = (np.log(f.layer_hits[wide, j]) if what == "hits"

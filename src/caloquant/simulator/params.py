@@ -87,10 +87,11 @@ class SimulatorParams:
     the simulator's narrowed 16 %, and a layer's width then tracked the energy, not the shower),
     ``spot_scale_depth`` and ``radius_scale_depth`` multiply a layer's spot sizes and radii by exp(c g) per layer, g
     the shower's longitudinal-centroid normal score (the copula's first; positive: a late shower): at the same layer
-    energy, Geant4's late electron showers have fewer hit cells in layers 0-5 (-0.07..-0.10 in log per unit of
-    score) and narrower layers 1-5 (-0.06..-0.075), which spots of one size per layer and a shape that ignores the
-    depth there drew as -0.01..-0.03 and +0.08..-0.01: the hit counts then varied together too little from layer to
-    layer and followed the other layers' energies too weakly (the largest parts of the held-out KPD). Empty: none.
+    energy, Geant4's late electron showers have fewer hit cells in layers 0-5 (-0.05..-0.10 in log per unit of
+    score) and narrower layers 1-5 (-0.04..-0.07), which spots of one size per layer and a shape that ignores the
+    depth there drew as -0.002..-0.026 and +0.09..-0.01: the hit counts then varied together too little from layer
+    to layer and followed the other layers' energies too weakly (the largest parts of the held-out KPD;
+    `scripts/diagnose_simulator.py`). Empty: none.
     ``lateral_depth_power`` sets how far each layer's lateral shape follows the shower's own depth of maximum:
     its tau is t / (T(u) (T / T(u))^k), k = 1 (the default) the profile's tau. In Geant4 a late shower's
     layers before and around its maximum have fewer hit cells at a given layer energy, as tau says, but its
