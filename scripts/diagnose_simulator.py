@@ -6,10 +6,11 @@
 The KPD's cubic kernel on the 151 standardised high-level features is, to second order, 3 / d^2 times the squared
 difference of the features' second moments. Prints that sum by pair of feature groups (layer energies, centroids,
 widths, hit counts) for the simulator against Geant4 and for two simulated samples (the noise floor), both at
-Geant4's primary energies; then per layer how the log hit count and log width follow the shower's depth at a given
-layer energy (`simulator.fit_fluctuations.depth_coefficients`), Geant4 against the simulator; last the lateral
-shape: the share of the showers' energy in each square ring k cells from the central cell (k = 0-2 is the 5x5
-window) and per layer the share of the layer's energy outside the 5x5 window.
+Geant4's primary energies, and the largest offsets of single correlations there (hit counts and widths against the
+layer energies); then per layer how the log hit count and log width follow the shower's depth at a given layer
+energy (`simulator.fit_fluctuations.depth_coefficients`), Geant4 against the simulator; last the lateral shape: the
+share of the showers' energy in each square ring k cells from the central cell (k = 0-2 is the 5x5 window) and per
+layer the share of the layer's energy outside the 5x5 window.
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ def main() -> None:
         print("          " + " ".join(f"{g:>8s}" for g in GROUPS))
         for a, g in enumerate(GROUPS):
             print(f"{g:>9s} " + " ".join(f"{blocks[a, b] * 1e4:8.1f}" for b in range(len(GROUPS))))
+    cs, cr = np.corrcoef(za, rowvar=False), np.corrcoef(zr, rowvar=False)
+    for a, b in ((5, 0), (3, 0)):  # hit counts and widths (x) against the layer energies: the largest offsets
+        rows, cols = np.flatnonzero(group == a), np.flatnonzero(group == b)
+        diff = cs[np.ix_(rows, cols)] - cr[np.ix_(rows, cols)]
+        worst = np.argsort(-np.abs(diff), axis=None)[:6]
+        print(f"largest correlation offsets, {GROUPS[a]} x {GROUPS[b]} (simulator, Geant4): " + "; ".join(
+            f"{names[rows[i]]} x {names[cols[j]]} {cs[rows[i], cols[j]]:+.2f} {cr[rows[i], cols[j]]:+.2f}"
+            for i, j in zip(*np.unravel_index(worst, diff.shape), strict=True)))
     sim_showers = sim.simulate(ep.astype(np.float64), args.seed, threads=2)
     (g_rings, g_out), (s_rings, s_out) = _lateral_shape(showers), _lateral_shape(sim_showers)
     ring_pairs = enumerate(zip(g_rings, s_rings, strict=True))
