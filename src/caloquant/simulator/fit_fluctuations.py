@@ -109,6 +109,11 @@ def _log_shares(f: EventFeatures) -> np.ndarray:
     return np.concatenate([np.log(layers / total[:, None]), np.log(total / f.ep)[:, None]], axis=1)
 
 
+def _normal_scores(x: np.ndarray) -> np.ndarray:
+    """Each column's ranks as standard normal scores (ties share their mean rank)."""
+    return ndtri((rankdata(x, axis=0) - 0.5) / len(x))
+
+
 def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
     """(n, 2) normal scores of the longitudinal centroid and width (in layers) around their means in u; the
     width's taken around its mean and in units of its spread at the shower's centroid score, so the copula,
@@ -120,13 +125,10 @@ def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
     centroid = share @ depth
     width = np.sqrt((share * (depth - centroid[:, None]) ** 2).sum(axis=1))
 
-    def normal_scores(x: np.ndarray) -> np.ndarray:
-        return ndtri((rankdata(x) - 0.5) / len(x))
-
     def around_energy(x: np.ndarray) -> np.ndarray:
         return x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
 
-    g1 = normal_scores(around_energy(centroid))
+    g1 = _normal_scores(around_energy(centroid))
     at_centroid = hat_basis(g1, _WIDTH_KNOTS)
 
     def curve(x: np.ndarray) -> np.ndarray:
@@ -135,7 +137,7 @@ def _profile_scores(log_shares: np.ndarray, design: np.ndarray) -> np.ndarray:
     excess = around_energy(width)
     excess -= curve(excess)
     spread = np.sqrt(np.maximum(curve(excess**2), 0.05 * np.mean(excess**2)))
-    return np.stack([g1, normal_scores(excess / spread)], axis=1)
+    return np.stack([g1, _normal_scores(excess / spread)], axis=1)
 
 
 def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_gev: float = 0.0) -> dict[str, Any]:
@@ -170,7 +172,7 @@ def copula_fields(f: EventFeatures, spot_variance_per_gev: float, empty_layer_ge
                     for j in range(resid.shape[1])], axis=1)
     sd = np.sqrt(np.maximum(design[:, :2] @ var, 1e-8) * factor)
     standard = np.concatenate([scores, resid / sd], axis=1)
-    normal = ndtri((rankdata(standard, axis=0) - 0.5) / len(standard))
+    normal = _normal_scores(standard)
     corr = np.corrcoef(normal.T)
     # Geant4's correlations include the spots' independent noise, which the simulator adds again: between two
     # layers, the correlation the copula draws is Geant4's over the share of each one's variance that is not
@@ -274,7 +276,7 @@ def depth_coefficients(f: EventFeatures, what: str) -> np.ndarray:
     u = np.log(f.ep / 100.0)
     centroid = (f.z_profile * np.arange(f.z_profile.shape[1])).sum(axis=1) / np.maximum(f.z_profile.sum(axis=1), 1e-30)
     offset = centroid - np.polyval(np.polyfit(u, centroid, 2), u)
-    score = ndtri((rankdata(offset) - 0.5) / len(offset))
+    score = _normal_scores(offset)
     out = np.zeros(f.z_profile.shape[1])
     for j in range(len(out)):
         wide = (f.layer_hits[:, j] >= 2) & (f.z_profile[:, j] > 0) & (f.layer_wx[:, j] + f.layer_wy[:, j] > 0)
@@ -394,6 +396,7 @@ def fit_fluctuations(
     response = width_per_logit = None
     slope, radius_slope, low = np.zeros(n_layers), np.zeros(n_layers), u < np.median(u)
     spot_depth, radius_depth = np.zeros(n_layers), np.zeros(n_layers)
+    hits_depth, width_depth = depth_coefficients(f, "hits"), depth_coefficients(f, "width")  # Geant4's, fixed
     base: dict[str, np.ndarray] = {}
     share, halo = (0.0 if far_cells is None else _CLUSTER_START), _HALO_RESPONSE
     halo_target = None if far_cells is None else _halo_slope(far_cells.early, f)
@@ -424,8 +427,8 @@ def fit_fluctuations(
             radius_slope += step  # the widths' trend with energy, the radius at the mean energy kept likewise
             radius *= np.exp(-step * u.mean())
             # how hits and widths follow the shower's depth at a given layer energy (more hits: bigger spots)
-            spot_depth += depth_coefficients(simulated, "hits") - depth_coefficients(f, "hits")
-            radius_depth += depth_coefficients(f, "width") - depth_coefficients(simulated, "width")
+            spot_depth += depth_coefficients(simulated, "hits") - hits_depth
+            radius_depth += width_depth - depth_coefficients(simulated, "width")
         corr_offset = (corr_target - _layer_correlation(simulated)) * corr_pairs
         say(f"fluctuations, pass {i + 1} of {passes}: hits per layer within "
             f"{np.abs(got['hits'] / target['hits'] - 1).max():.1%}, centroid spread within "
