@@ -63,8 +63,11 @@ def main() -> None:
     showers, ep = read_file_slice(args.reference or DEFAULT_REFERENCE[args.particle])
     geant4 = extract_features(iter([(showers, ep)]))
     sim = ShowerSimulator(load_params(args.params, particle=args.particle))
-    simulated: list[EventFeatures] = [extract_features(sim.iter_showers(ep.astype(np.float64), s, threads=2))
-                                      for s in (args.seed, args.seed + 100)]
+    sim_showers = sim.simulate(ep.astype(np.float64), args.seed, threads=2)  # kept for the lateral shape
+    simulated: list[EventFeatures] = [
+        extract_features(iter([(sim_showers, ep)])),
+        extract_features(sim.iter_showers(ep.astype(np.float64), args.seed + 100, threads=2)),
+    ]
     xr, names = hlf_matrix(geant4)
     xa, xb = (hlf_matrix(f)[0] for f in simulated)
     group = np.array([next(g for g, prefix in enumerate(GROUPS) if name.startswith(prefix)) for name in names])
@@ -78,14 +81,15 @@ def main() -> None:
         for a, g in enumerate(GROUPS):
             print(f"{g:>9s} " + " ".join(f"{blocks[a, b] * 1e4:8.1f}" for b in range(len(GROUPS))))
     cs, cr = np.corrcoef(za, rowvar=False), np.corrcoef(zr, rowvar=False)
-    for a, b in ((5, 0), (3, 0)):  # hit counts and widths (x) against the layer energies: the largest offsets
+    energies = GROUPS.index("E_")
+    for a in (GROUPS.index("sparsity"), GROUPS.index("wx")):  # hit counts and widths against the layer energies
+        b = energies
         rows, cols = np.flatnonzero(group == a), np.flatnonzero(group == b)
         diff = cs[np.ix_(rows, cols)] - cr[np.ix_(rows, cols)]
         worst = np.argsort(-np.abs(diff), axis=None)[:6]
         print(f"largest correlation offsets, {GROUPS[a]} x {GROUPS[b]} (simulator, Geant4): " + "; ".join(
             f"{names[rows[i]]} x {names[cols[j]]} {cs[rows[i], cols[j]]:+.2f} {cr[rows[i], cols[j]]:+.2f}"
             for i, j in zip(*np.unravel_index(worst, diff.shape), strict=True)))
-    sim_showers = sim.simulate(ep.astype(np.float64), args.seed, threads=2)
     (g_rings, g_out), (s_rings, s_out) = _lateral_shape(showers), _lateral_shape(sim_showers)
     ring_pairs = enumerate(zip(g_rings, s_rings, strict=True))
     print("share of the energy per square ring k (Geant4, simulator, ratio): "
